@@ -1,0 +1,97 @@
+// Package mp runs Go functions in child processes the way Python's
+// multiprocessing does: a [Process] with Start, Join, IsAlive and Terminate,
+// two start methods, and errors that bring the child's panic and stack home.
+//
+// Go cannot fork(2) a running runtime, so every child is the same binary
+// re-executed. The child learns what to run over an inherited pipe (never
+// argv or the environment, which other users can read), runs it, reports
+// back over a second pipe and exits.
+//
+// # The main guard
+//
+// [Main] is the first statement of main, and of TestMain in tests:
+//
+//	func worker(name string) { fmt.Println("hello", name) }
+//
+//	func main() {
+//		mp.Main(worker) // in a child: runs the target and exits
+//		defer mp.Shutdown()
+//		p := mp.NewProcess(worker, "bob")
+//		if err := p.Start(); err != nil { log.Fatal(err) }
+//		if err := p.Join(); err != nil { log.Fatal(err) }
+//	}
+//
+// In the parent Main registers the targets and returns. In a child it runs
+// the target and exits with its exit code; it never returns. Everything
+// before it, package initialisation included, runs again in every child: it
+// is the Go counterpart of Python re-importing the main module. A child that
+// reaches Start without having passed Main gets [ErrMainGuard] and starts
+// nothing, and its parent's Join reports it, so a forgotten guard can never
+// start processes without end.
+//
+// # Targets
+//
+// A target is a top-level function with any parameters that returns nothing
+// or an error, or a [Runner] (Python's Process subclass with run). Targets
+// are registered by passing them to Main, or with [Register] from the init
+// function of the package that defines them. Arguments are checked against
+// the parameter types at Start and carried with encoding/gob; a closure, an
+// unregistered function, arguments of the wrong number or type, or one that
+// cannot be encoded make Start fail and start nothing.
+//
+// # Start methods
+//
+//	method  child starts from           carried to the child                        OS
+//	Spawn   the program's initial state target, arguments                           all (default)
+//	Fork    the program's initial state target, arguments, globals registered with  all
+//	                                    isolation.Inherit (values as of Start)
+//
+// Under both, the child runs in the parent's environment and working
+// directory as of Start (or Process.Env and Process.Dir), with the parent's
+// os.Args, and inherits the parent's standard output and error unless
+// Process.Stdout and Stderr say otherwise. Standard input is the null device.
+// Nothing else crosses: goroutines, open files and connections, locks, and
+// every variable not registered with isolation.Inherit start afresh. A real
+// fork would copy all memory and descriptors, but Go cannot fork a running
+// multi-threaded runtime (golang/go#14767); see package isolation.
+//
+// # Exit codes and errors
+//
+// Exit codes are Python's: 0 when the target returns (or returns a nil
+// error); 1 when it returns an error or panics; -N when the child is killed
+// by signal N ([Process.Terminate] gives -15 and [Process.Kill] -9 on every
+// OS); N when the target calls os.Exit(N); 2 when the Go runtime dies of a
+// fatal error, such as a panic in a goroutine the target started. Join
+// returns nil for 0 and otherwise an [*ExitError] with the code, the
+// target's error text, or the panic value and stack, or the runtime's crash
+// output.
+//
+// # No orphans
+//
+// A child never outlives its parent, however the parent ends (returning from
+// main, os.Exit, a panic, SIGKILL). Every child watches a lifeline: the
+// parent holds the write end of its bootstrap pipe open and never writes to
+// it again, so end of file means the parent is gone, and the child exits at
+// once. On Linux the child also has PR_SET_PDEATHSIG set to SIGKILL, from a
+// thread that lives as long as the children it created (golang/go#27505). On
+// Windows each child is in its own Job Object with
+// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE.
+//
+// Python instead joins non-daemon children and terminates daemon children
+// when the main module ends. To get that, call
+//
+//	defer mp.Shutdown()
+//
+// right after Main. A daemon process may not start children ([ErrDaemonic]).
+//
+// # Platform notes
+//
+// Signals and waits go through the handle os.Process holds (a pidfd on
+// Linux, a process handle or Job Object on Windows), never a bare PID. On
+// Windows the pipes reach the child as inherited handles
+// (SysProcAttr.AdditionalInheritedHandles), the child joins its Job Object
+// before any target code runs, and it is started in a new process group, so
+// a console Ctrl-C goes to the parent, not straight to its children.
+// Process.Status reads the scheduler state with gopsutil; Windows reports
+// none, so a live child there is StateRunning.
+package mp

@@ -1,0 +1,80 @@
+package mp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-mp/mp/spawn"
+)
+
+// ExitError is the error Join returns for a child that did not exit with
+// code 0. It brings home what Python leaves in the child's stderr: the error
+// the target returned, or the panic value and the stack of the panicking
+// goroutine.
+type ExitError struct {
+	Name string // the child's Name
+	PID  int    // the child's process ID
+	Code int    // the exit code, as ExitCode reports it
+
+	// Err is the text of the error the target returned, or of the reason the
+	// child could not run its target; ErrType is its Go type as %T prints it.
+	Err, ErrType string
+
+	// Panic is the panic value of a panicking target, as %v prints it, and
+	// Stack the stack of the goroutine that panicked, starting in the child's
+	// recover; both empty if the target did not panic.
+	Panic, Stack string
+
+	// Output is what the Go runtime printed as the child died of a fatal
+	// error (an unrecovered panic in another goroutine, a concurrent map
+	// write, running out of memory), as set up with debug.SetCrashOutput.
+	Output string
+
+	cause error // ErrMainGuard or ErrInvalidTarget, for errors.Is
+}
+
+func (e *ExitError) Error() string {
+	who := fmt.Sprintf("mp: %s (pid %d)", e.Name, e.PID)
+	switch {
+	case e.Panic != "":
+		return fmt.Sprintf("%s panicked: %s", who, e.Panic)
+	case e.Err != "":
+		return fmt.Sprintf("%s exited with code %d: %s", who, e.Code, e.Err)
+	case e.Code < 0:
+		return fmt.Sprintf("%s was killed by signal %d (exit code %d)", who, -e.Code, e.Code)
+	case e.Output != "":
+		line, _, _ := strings.Cut(strings.TrimSpace(e.Output), "\n")
+		return fmt.Sprintf("%s crashed with exit code %d: %s", who, e.Code, line)
+	}
+	return fmt.Sprintf("%s exited with code %d", who, e.Code)
+}
+
+// Unwrap returns ErrMainGuard for a child that reached Start, or exited,
+// before mp.Main, and ErrInvalidTarget for a child that could not find its
+// target; otherwise nil.
+func (e *ExitError) Unwrap() error { return e.cause }
+
+// exitError builds Join's error from the exit code and what the child wrote
+// on its report pipe; nil for a clean exit.
+func exitError(name string, pid, code int, report []byte) error {
+	started, rep, crash := spawn.ParseReport(report)
+	e := &ExitError{Name: name, PID: pid, Code: code, Output: crash}
+	if rep != nil {
+		e.Err, e.ErrType, e.Panic, e.Stack = rep.Err, rep.ErrType, rep.Panic, rep.Stack
+		switch {
+		case rep.Guard:
+			e.cause = ErrMainGuard
+		case rep.Boot && strings.Contains(rep.Err, ErrInvalidTarget.Error()):
+			e.cause = ErrInvalidTarget
+		}
+	}
+	if !started && rep == nil && code >= 0 && crash == "" {
+		// It ran, and exited by itself, without ever reaching its target.
+		e.cause = ErrMainGuard
+		e.Err = "the child exited without running its target: mp.Main was not reached"
+	}
+	if e.Code == 0 && e.cause == nil {
+		return nil
+	}
+	return e
+}

@@ -1,0 +1,84 @@
+package mp
+
+import (
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+// On Linux a child also gets PR_SET_PDEATHSIG = SIGKILL, so that it dies with
+// its parent even before it reads its lifeline. The kernel sends the signal
+// when the parent *thread* that created the child exits, not the process
+// (golang/go#27505): a Go thread can exit while the process lives on (a
+// goroutine that ends while locked to its thread takes the thread with it).
+// So children are created from one goroutine locked to its thread, the
+// launcher, which lives while any child it created is unreaped, and exits
+// when none is, leaving no goroutine behind.
+var launcher struct {
+	mu   sync.Mutex
+	live int            // children created by the launcher and not yet reaped
+	reqs chan launchReq // nil while no launcher runs
+}
+
+type launchReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func launcherLoop(reqs chan launchReq) {
+	runtime.LockOSThread()
+	// No UnlockOSThread: when this goroutine returns, its thread exits too,
+	// so no other goroutine ever runs on it. It returns only when no child
+	// it created is alive.
+	for r := range reqs {
+		r.done <- r.cmd.Start()
+	}
+}
+
+// sysProc is what a Unix child needs besides its os.Process.
+type sysProc struct {
+	onLauncher bool
+}
+
+func startCmd(cmd *exec.Cmd) (sysProc, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	launcher.mu.Lock()
+	if launcher.reqs == nil {
+		launcher.reqs = make(chan launchReq)
+		go launcherLoop(launcher.reqs)
+	}
+	launcher.live++ // keeps the launcher (and its thread) alive
+	reqs := launcher.reqs
+	launcher.mu.Unlock()
+
+	r := launchReq{cmd: cmd, done: make(chan error, 1)}
+	reqs <- r
+	if err := <-r.done; err != nil {
+		releaseLauncher()
+		return sysProc{}, err
+	}
+	return sysProc{onLauncher: true}, nil
+}
+
+func releaseLauncher() {
+	launcher.mu.Lock()
+	defer launcher.mu.Unlock()
+	launcher.live--
+	if launcher.live == 0 {
+		close(launcher.reqs)
+		launcher.reqs = nil
+	}
+}
+
+func (s sysProc) job() uint64 { return 0 }
+
+// release is called once the child has been reaped.
+func (s sysProc) release() {
+	if s.onLauncher {
+		releaseLauncher()
+	}
+}

@@ -1,0 +1,188 @@
+package mp_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/go-mp/mp"
+)
+
+// Targets of the tests. Each is registered in TestMain, as a program
+// registers its own in main.
+var targets = []any{
+	noop, sleep, fail, boom, crash, exitWith, whoAmI, tree, startFromDaemon,
+	orphanParent, spin, echoEnv, variadic, takesChan, &greeter{},
+}
+
+// helpers are modes in which TestMain plays another program instead of
+// running the tests; each must be used by a test (see TestHelpersUsed).
+var helpers = map[string]func(){
+	"floor":   func() { os.Exit(0) },           // BenchmarkStartJoin's floor
+	"noguard": noGuardMain,                       // a program that forgot mp.Main
+	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
+}
+
+const helperEnv = "MP_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	// Before the guard: this runs in children too, as code before mp.Main
+	// does in any program.
+	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" {
+		helpers[h]()
+		os.Exit(0)
+	}
+	mp.Main(targets...)
+	if h := os.Getenv(helperEnv); h != "" {
+		helpers[h]()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func noop() {}
+
+func sleep(d time.Duration) { time.Sleep(d) }
+
+func fail(msg string) error { return &testError{msg} }
+
+type testError struct{ msg string }
+
+func (e *testError) Error() string { return e.msg }
+
+func boom(v string) { panicky(v) }
+
+func panicky(v string) { panic("boom: " + v) }
+
+// crash dies of an unrecovered panic in a goroutine it started.
+func crash() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		crashingGoroutine()
+	}()
+	<-done
+}
+
+func crashingGoroutine() { panic("crash in a goroutine") }
+
+func exitWith(code int) { os.Exit(code) }
+
+// identity is what whoAmI prints, as JSON on one line.
+type identity struct {
+	Args       []any
+	Name       string
+	PID        int
+	Getpid     int
+	Daemon     bool
+	ParentPID  int
+	ParentName string
+	Dir        string
+}
+
+func whoAmI(s string, n int, f float64, m map[string]int) {
+	cur := mp.CurrentProcess()
+	id := identity{Args: []any{s, n, f, m}, Name: cur.Name, PID: cur.PID(), Getpid: os.Getpid(), Daemon: cur.Daemon}
+	if pp := mp.ParentProcess(); pp != nil {
+		id.ParentPID, id.ParentName = pp.PID(), pp.Name
+	}
+	id.Dir, _ = os.Getwd()
+	b, _ := json.Marshal(id)
+	fmt.Println(string(b))
+}
+
+// tree prints its name and starts fanout children of depth-1.
+func tree(depth, fanout int) error {
+	fmt.Println(mp.CurrentProcess().Name)
+	if depth == 0 {
+		return nil
+	}
+	var ps []*mp.Process
+	for range fanout {
+		p := mp.NewProcess(tree, depth-1, fanout)
+		if err := p.Start(); err != nil {
+			return err
+		}
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		if err := p.Join(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func startFromDaemon() error {
+	err := mp.NewProcess(noop).Start()
+	if !errors.Is(err, mp.ErrDaemonic) {
+		return fmt.Errorf("want ErrDaemonic, got %v", err)
+	}
+	return err
+}
+
+// orphanParent starts a daemon and a non-daemon child that sleep, prints
+// their PIDs and sleeps until killed.
+func orphanParent() error {
+	d := mp.NewProcess(sleep, time.Hour)
+	d.Daemon = true
+	n := mp.NewProcess(sleep, time.Hour)
+	for _, p := range []*mp.Process{d, n} {
+		if err := p.Start(); err != nil {
+			return err
+		}
+	}
+	fmt.Println(d.PID(), n.PID())
+	time.Sleep(time.Hour)
+	return nil
+}
+
+func spin(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+	}
+}
+
+func echoEnv(key string) {
+	dir, _ := os.Getwd()
+	fmt.Printf("%s=%s dir=%s\n", key, os.Getenv(key), dir)
+}
+
+func variadic(prefix string, xs ...int) {
+	fmt.Println(prefix, xs)
+}
+
+func takesChan(chan int) {}
+
+// greeter is a Runner target: Python's Process subclass.
+type greeter struct {
+	Greeting string
+	Times    int
+	hidden   int
+}
+
+func (g *greeter) Run() error {
+	for range g.Times {
+		fmt.Println(g.Greeting, mp.CurrentProcess().Name, g.hidden)
+	}
+	return nil
+}
+
+// noGuardMain is a program without mp.Main that starts a process: its
+// child, which runs this again, must be refused.
+func noGuardMain() {
+	p := mp.NewProcess(noop)
+	if err := p.Start(); err != nil {
+		fmt.Printf("start refused in pid %d: %v\n", os.Getpid(), err)
+		return
+	}
+	fmt.Printf("started pid %d from pid %d\n", p.PID(), os.Getpid())
+	err := p.Join()
+	fmt.Printf("join: guard=%v: %v\n", errors.Is(err, mp.ErrMainGuard), err)
+}
+
+func init() { mp.Register(noop) } // noGuardMain's target, registered without mp.Main

@@ -1,0 +1,198 @@
+package mp
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Errors for misuse of a Process, compared with errors.Is.
+var (
+	// ErrAlreadyStarted: Start was called on a process that was started.
+	ErrAlreadyStarted = errors.New("mp: process already started")
+	// ErrNotStarted: Join, Terminate, Kill or Status before Start.
+	ErrNotStarted = errors.New("mp: process not started")
+	// ErrStillRunning: Close of a live process, or a join that timed out.
+	ErrStillRunning = errors.New("mp: process is still running")
+	// ErrClosed: any use of a process after Close.
+	ErrClosed = errors.New("mp: process is closed")
+	// ErrNotChild: Join, Terminate or Kill of a process that is not a child
+	// of this one, such as CurrentProcess() or ParentProcess().
+	ErrNotChild = errors.New("mp: can only join, terminate or kill a child process")
+	// ErrDaemonic: a daemon process called Start. As in Python, daemon
+	// processes may not have children: they are terminated when their parent
+	// ends, and would leave their own children behind.
+	ErrDaemonic = errors.New("mp: daemon processes are not allowed to have children")
+	// ErrMainGuard: a child process reached Start before mp.Main, or exited
+	// without reaching it. See the package documentation, "The main guard".
+	ErrMainGuard = errors.New("mp: an attempt has been made to start a new process before the current process " +
+		"has finished its bootstrapping phase: call mp.Main(targets...) as the first statement of main " +
+		"(and of TestMain in tests), before any code that starts processes")
+	// ErrInvalidStartMethod: an unknown StartMethod.
+	ErrInvalidStartMethod = errors.New("mp: invalid start method")
+)
+
+// StartMethod says how a child process is started. The zero value means the
+// method set with [SetStartMethod], which is [Spawn] unless changed.
+type StartMethod string
+
+const (
+	// Spawn starts the child from the program's initial state: package
+	// variables as initialised, init functions run, main up to mp.Main. Only
+	// the target and its arguments cross. This is the default on every OS.
+	Spawn StartMethod = "spawn"
+	// Fork starts the child as Spawn does, then gives it the values, as of
+	// Start, of the globals registered with isolation.Inherit, before the
+	// target runs. It is Go's stand-in for fork(2); see package isolation
+	// for what is and is not carried.
+	Fork StartMethod = "fork"
+)
+
+// AllStartMethods returns the start methods this platform supports, the
+// default first: Spawn and Fork on every OS.
+func AllStartMethods() []StartMethod { return []StartMethod{Spawn, Fork} }
+
+var defaultMethod atomic.Value // StartMethod
+
+// SetStartMethod sets the start method used by processes whose StartMethod
+// field is zero. It affects later calls to Start.
+func SetStartMethod(m StartMethod) error {
+	if m != Spawn && m != Fork {
+		return fmt.Errorf("%w: %q (want %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork)
+	}
+	defaultMethod.Store(m)
+	return nil
+}
+
+// GetStartMethod returns the start method used by processes whose
+// StartMethod field is zero.
+func GetStartMethod() StartMethod {
+	if m, ok := defaultMethod.Load().(StartMethod); ok {
+		return m
+	}
+	return Spawn
+}
+
+// CPUCount returns the number of logical CPUs usable by this process, like
+// Python's os.cpu_count (runtime.NumCPU respects the CPU affinity mask).
+func CPUCount() int { return runtime.NumCPU() }
+
+// mainCalled is set once Main has registered its targets.
+var mainCalled atomic.Bool
+
+// Main is the main guard: the first statement of main, and of TestMain in
+// tests that start processes.
+//
+//	func main() {
+//		mp.Main(worker)
+//		...
+//	}
+//
+// In the parent, Main registers targets (see [Register]) and returns. In a
+// child, it registers them, runs the target its parent asked for, and exits
+// the process with the target's exit code: it never returns. Code before
+// Main, including package initialisation, runs again in every child: this is
+// the Go counterpart of Python re-importing the main module, which is why
+// Python needs if __name__ == "__main__".
+func Main(targets ...any) {
+	Register(targets...)
+	mainCalled.Store(true)
+	c, err := detectChild()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v\n", err)
+		os.Exit(1)
+	}
+	if c != nil {
+		c.run() // does not return
+	}
+}
+
+// process identity: the main process is "MainProcess"; a child's identity
+// comes from its bootstrap.
+var self = struct {
+	once     sync.Once
+	proc     *Process
+	parent   *Process
+	children atomic.Int64 // how many children this process has named
+}{}
+
+// CurrentProcess returns the Process object of the calling process: in the
+// main process one named "MainProcess", in a child the one its parent
+// started (same Name, Daemon, PID). It cannot be joined or terminated.
+func CurrentProcess() *Process {
+	self.once.Do(func() {
+		if self.proc == nil {
+			self.proc = newSelf("MainProcess", nil, false, nil)
+		}
+	})
+	return self.proc
+}
+
+// ParentProcess returns the Process object of the parent of the calling
+// process, or nil in the main process. Its IsAlive and Done follow the
+// parent's lifeline.
+func ParentProcess() *Process {
+	CurrentProcess()
+	return self.parent
+}
+
+// newAuthKey returns 32 random bytes.
+func newAuthKey() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // never fails (crypto/rand, Go 1.24)
+	return k
+}
+
+// active tracks the children this process started and has not closed.
+var active = struct {
+	sync.Mutex
+	set map[*Process]struct{}
+}{set: map[*Process]struct{}{}}
+
+// ActiveChildren returns the children of the calling process that are
+// alive, in no particular order. Like Python's active_children it forgets
+// children that have exited.
+func ActiveChildren() []*Process {
+	active.Lock()
+	defer active.Unlock()
+	var out []*Process
+	for p := range active.set {
+		if p.IsAlive() {
+			out = append(out, p)
+		} else {
+			delete(active.set, p)
+		}
+	}
+	return out
+}
+
+// Shutdown does what Python does when its main module ends: it terminates
+// the daemon children of the calling process, then joins all of its
+// children. A program that wants that behaviour says so with
+//
+//	defer mp.Shutdown()
+//
+// right after mp.Main. Without it, children still never outlive their
+// parent: when the parent exits, for whatever reason, each child sees its
+// lifeline close and exits at once (see "No orphans" in the package
+// documentation). A child runs Shutdown itself when its target returns.
+func Shutdown() {
+	active.Lock()
+	var all []*Process
+	for p := range active.set {
+		all = append(all, p)
+	}
+	active.Unlock()
+	for _, p := range all {
+		if p.Daemon {
+			_ = p.Terminate()
+		}
+	}
+	for _, p := range all {
+		_ = p.Join()
+	}
+}

@@ -1,0 +1,445 @@
+package mp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-mp/mp"
+)
+
+// start starts p and makes sure it is killed and joined when the test ends.
+func start(t *testing.T, p *mp.Process) *mp.Process {
+	t.Helper()
+	require.NoError(t, p.Start())
+	t.Cleanup(func() {
+		_ = p.Kill()
+		_ = p.Join()
+	})
+	return p
+}
+
+// syncBuffer is a bytes.Buffer safe for the copying goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func contains(ps []*mp.Process, p *mp.Process) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLifecycle(t *testing.T) {
+	for _, m := range mp.AllStartMethods() {
+		t.Run(string(m), func(t *testing.T) {
+			p := mp.NewProcess(sleep, 200*time.Millisecond)
+			p.StartMethod = m
+			assert.False(t, p.IsAlive())
+			_, exited := p.ExitCode()
+			assert.False(t, exited)
+			assert.Zero(t, p.PID())
+			assert.False(t, contains(mp.ActiveChildren(), p))
+
+			start(t, p)
+			assert.True(t, p.IsAlive())
+			assert.NotZero(t, p.PID())
+			assert.True(t, contains(mp.ActiveChildren(), p))
+			_, exited = p.ExitCode()
+			assert.False(t, exited, "exit code while running")
+
+			require.NoError(t, p.Join())
+			code, exited := p.ExitCode()
+			assert.True(t, exited)
+			assert.Equal(t, 0, code)
+			assert.False(t, p.IsAlive())
+			assert.False(t, contains(mp.ActiveChildren(), p))
+			select {
+			case <-p.Done():
+			default:
+				t.Fatal("Done not closed after Join")
+			}
+			require.NoError(t, p.Join(), "second Join")
+			require.NoError(t, p.Close())
+		})
+	}
+}
+
+func TestChildIdentity(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	p := mp.NewProcess(whoAmI, "text", 42, 2.5, map[string]int{"a": 1})
+	p.Stdout = &out
+	start(t, p)
+	require.NoError(t, p.Join())
+
+	var id identity
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &id), out.String())
+	assert.Equal(t, []any{"text", 42.0, 2.5, map[string]any{"a": 1.0}}, id.Args)
+	assert.Equal(t, p.Name, id.Name)
+	assert.Equal(t, p.PID(), id.PID)
+	assert.Equal(t, p.PID(), id.Getpid)
+	assert.Equal(t, os.Getpid(), id.ParentPID)
+	assert.Equal(t, "MainProcess", id.ParentName)
+	assert.True(t, strings.HasPrefix(p.Name, "Process-"), p.Name)
+
+	assert.Equal(t, "MainProcess", mp.CurrentProcess().Name)
+	assert.Equal(t, os.Getpid(), mp.CurrentProcess().PID())
+	assert.Nil(t, mp.ParentProcess())
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	a, b := mp.NewProcess(noop), mp.NewProcess(noop)
+	assert.Regexp(t, `^Process-\d+$`, a.Name)
+	assert.NotEqual(t, a.Name, b.Name)
+	c := &mp.Process{Target: noop, Name: "worker"}
+	start(t, c)
+	require.NoError(t, c.Join())
+	assert.Equal(t, "worker", c.Name)
+	d := &mp.Process{Target: noop}
+	start(t, d)
+	assert.Regexp(t, `^Process-\d+$`, d.Name, "a literal Process is named at Start")
+	require.NoError(t, d.Join())
+}
+
+func TestRunnerTarget(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	p := mp.NewProcess(&greeter{Greeting: "hello from", Times: 2, hidden: 7})
+	p.Stdout = &out
+	start(t, p)
+	require.NoError(t, p.Join())
+	want := "hello from " + p.Name + " 0\n"
+	assert.Equal(t, want+want, out.String(), "exported fields cross, unexported ones do not")
+}
+
+func TestVariadicTarget(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	p := mp.NewProcess(variadic, "xs", 1, 2, 3)
+	p.Stdout = &out
+	start(t, p)
+	require.NoError(t, p.Join())
+	assert.Equal(t, "xs [1 2 3]\n", out.String())
+}
+
+func TestEnvAndDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out syncBuffer
+	p := mp.NewProcess(echoEnv, "MP_TEST_VALUE")
+	p.Env = append(os.Environ(), "MP_TEST_VALUE=set by Env")
+	p.Dir = dir
+	p.Stdout = &out
+	start(t, p)
+	require.NoError(t, p.Join())
+	real, err := filepath.EvalSymlinks(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "MP_TEST_VALUE=set by Env dir="+real+"\n", out.String())
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		target any
+		args   []any
+		end    func(*mp.Process) error
+		code   int
+		check  func(t *testing.T, e *mp.ExitError)
+	}{
+		{name: "return", target: noop, code: 0},
+		{name: "error", target: fail, args: []any{"it failed"}, code: 1, check: func(t *testing.T, e *mp.ExitError) {
+			assert.Equal(t, "it failed", e.Err)
+			assert.Equal(t, "*mp_test.testError", e.ErrType)
+			assert.Contains(t, e.Error(), "it failed")
+		}},
+		{name: "panic", target: boom, args: []any{"bang"}, code: 1, check: func(t *testing.T, e *mp.ExitError) {
+			assert.Equal(t, "boom: bang", e.Panic)
+			assert.Contains(t, e.Stack, "mp_test.panicky(")
+			assert.Contains(t, e.Stack, "mp_test.boom(")
+			assert.Contains(t, e.Error(), "panicked: boom: bang")
+		}},
+		{name: "os.Exit", target: exitWith, args: []any{3}, code: 3},
+		{name: "crash", target: crash, code: 2, check: func(t *testing.T, e *mp.ExitError) {
+			assert.Contains(t, e.Output, "panic: crash in a goroutine")
+			assert.Contains(t, e.Output, "mp_test.crashingGoroutine(")
+		}},
+		{name: "terminate", target: sleep, args: []any{time.Hour}, end: (*mp.Process).Terminate, code: -15},
+		{name: "kill", target: sleep, args: []any{time.Hour}, end: (*mp.Process).Kill, code: -9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, mp.NewProcess(tt.target, tt.args...))
+			if tt.end != nil {
+				require.NoError(t, tt.end(p))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := p.JoinContext(ctx)
+			require.NotErrorIs(t, err, context.DeadlineExceeded)
+			code, exited := p.ExitCode()
+			require.True(t, exited)
+			assert.Equal(t, tt.code, code)
+			if tt.code == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			var e *mp.ExitError
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, tt.code, e.Code)
+			assert.Equal(t, p.PID(), e.PID)
+			assert.Equal(t, p.Name, e.Name)
+			assert.True(t, strings.HasPrefix(e.Error(), "mp: "), e.Error())
+			if tt.check != nil {
+				tt.check(t, e)
+			}
+			// Ending an exited process does nothing.
+			assert.NoError(t, p.Terminate())
+			assert.NoError(t, p.Kill())
+			code2, _ := p.ExitCode()
+			assert.Equal(t, code, code2)
+		})
+	}
+}
+
+func TestMisuse(t *testing.T) {
+	t.Parallel()
+	p := mp.NewProcess(sleep, time.Hour)
+	assert.ErrorIs(t, p.Join(), mp.ErrNotStarted)
+	assert.ErrorIs(t, p.JoinTimeout(time.Millisecond), mp.ErrNotStarted)
+	assert.ErrorIs(t, p.Terminate(), mp.ErrNotStarted)
+	assert.ErrorIs(t, p.Kill(), mp.ErrNotStarted)
+	_, err := p.Status()
+	assert.ErrorIs(t, err, mp.ErrNotStarted)
+
+	start(t, p)
+	assert.ErrorIs(t, p.Start(), mp.ErrAlreadyStarted)
+	assert.ErrorIs(t, p.Close(), mp.ErrStillRunning)
+	for _, d := range []time.Duration{0, -time.Second} {
+		began := time.Now()
+		assert.ErrorIs(t, p.JoinTimeout(d), mp.ErrStillRunning)
+		assert.Less(t, time.Since(began), time.Second, "JoinTimeout(%v) must not wait", d)
+	}
+	began := time.Now()
+	assert.ErrorIs(t, p.JoinTimeout(100*time.Millisecond), mp.ErrStillRunning)
+	assert.GreaterOrEqual(t, time.Since(began), 100*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = p.JoinContext(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, mp.ErrStillRunning)
+
+	require.NoError(t, p.Terminate())
+	var e *mp.ExitError
+	require.ErrorAs(t, p.Join(), &e)
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Close(), "second Close")
+	assert.ErrorIs(t, p.Start(), mp.ErrClosed)
+	assert.ErrorIs(t, p.Join(), mp.ErrClosed)
+	assert.ErrorIs(t, p.Terminate(), mp.ErrClosed)
+	_, err = p.Status()
+	assert.ErrorIs(t, err, mp.ErrClosed)
+
+	self := mp.CurrentProcess()
+	assert.ErrorIs(t, self.Join(), mp.ErrNotChild)
+	assert.ErrorIs(t, self.Terminate(), mp.ErrNotChild)
+	assert.ErrorIs(t, self.Start(), mp.ErrAlreadyStarted)
+	assert.True(t, self.IsAlive())
+
+	assert.ErrorIs(t, mp.SetStartMethod("forkserver"), mp.ErrInvalidStartMethod)
+	q := mp.NewProcess(noop)
+	q.StartMethod = "posix_spawn"
+	assert.ErrorIs(t, q.Start(), mp.ErrInvalidStartMethod)
+}
+
+func unregistered() {}
+
+func TestInvalidTargets(t *testing.T) {
+	t.Parallel()
+	closure := func() {}
+	tests := []struct {
+		name   string
+		target any
+		args   []any
+		is     error
+		msg    string
+	}{
+		{"nil", nil, nil, mp.ErrInvalidTarget, "nil"},
+		{"closure", closure, nil, mp.ErrInvalidTarget, "closure"},
+		{"method value", (&greeter{}).Run, nil, mp.ErrInvalidTarget, "closure or method value"},
+		{"not a function", 42, nil, mp.ErrInvalidTarget, "neither a function nor a Runner"},
+		{"unregistered", unregistered, nil, mp.ErrInvalidTarget, "not registered: pass it to mp.Main"},
+		{"bad result", strings.ToUpper, nil, mp.ErrInvalidTarget, "must return nothing or error"},
+		{"too few args", whoAmI, []any{"x"}, mp.ErrArgs, "takes 4 arguments, got 1"},
+		{"wrong type", sleep, []any{"1s"}, mp.ErrArgs, "argument 0 of github.com/go-mp/mp_test.sleep is string, want time.Duration"},
+		{"nil for int", exitWith, []any{nil}, mp.ErrArgs, "is nil"},
+		{"unencodable", takesChan, []any{make(chan int)}, mp.ErrArgs, "cannot encode"},
+		{"runner with args", &greeter{}, []any{1}, mp.ErrArgs, "takes no Args"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &mp.Process{Target: tt.target, Args: tt.args}
+			err := p.Start()
+			if err == nil {
+				_ = p.Kill()
+				_ = p.Join()
+			}
+			require.ErrorIs(t, err, tt.is)
+			assert.Contains(t, err.Error(), tt.msg)
+			assert.True(t, strings.HasPrefix(err.Error(), "mp: "), err.Error())
+			assert.Zero(t, p.PID(), "nothing started")
+			assert.False(t, p.IsAlive())
+		})
+	}
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	called := ""
+	p := mp.NewProcess(func(s string) { called = s }, "in this process")
+	require.NoError(t, p.Run())
+	assert.Equal(t, "in this process", called)
+	assert.EqualError(t, mp.NewProcess(fail, "run error").Run(), "run error")
+	assert.ErrorIs(t, mp.NewProcess(noop, 1).Run(), mp.ErrArgs)
+	assert.Panics(t, func() { _ = mp.NewProcess(boom, "x").Run() })
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	sleeper := start(t, mp.NewProcess(sleep, time.Hour))
+	spinner := start(t, mp.NewProcess(spin, time.Hour))
+	// A child is blocked once its target sleeps and running once it spins;
+	// it starts in neither state, so wait for it, within a generous bound.
+	waitState := func(p *mp.Process, want mp.State) {
+		t.Helper()
+		var got mp.State
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			var err error
+			got, err = p.Status()
+			require.NoError(t, err)
+			if got == want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%s: state %q, want %q", p.Name, got, want)
+	}
+	waitState(sleeper, mp.StateBlocked)
+	waitState(spinner, mp.StateRunning)
+	require.NoError(t, spinner.Kill())
+	var e *mp.ExitError
+	require.ErrorAs(t, spinner.Join(), &e)
+	st, err := spinner.Status()
+	require.NoError(t, err)
+	assert.Equal(t, mp.StateExited, st)
+}
+
+func TestRecursion(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	p := mp.NewProcess(tree, 2, 2)
+	p.Stdout = &out
+	start(t, p)
+	require.NoError(t, p.Join())
+	lines := strings.Fields(out.String())
+	n := p.Name
+	want := []string{n, n + ":1", n + ":2", n + ":1:1", n + ":1:2", n + ":2:1", n + ":2:2"}
+	assert.ElementsMatch(t, want, lines)
+}
+
+func TestDaemonCannotStartChildren(t *testing.T) {
+	t.Parallel()
+	p := mp.NewProcess(startFromDaemon)
+	p.Daemon = true
+	start(t, p)
+	var e *mp.ExitError
+	require.ErrorAs(t, p.Join(), &e)
+	assert.Contains(t, e.Err, mp.ErrDaemonic.Error())
+}
+
+func TestManyChildren(t *testing.T) {
+	const n = 100
+	t.Run("exit 0", func(t *testing.T) {
+		ps := make([]*mp.Process, n)
+		for i := range ps {
+			ps[i] = start(t, mp.NewProcess(noop))
+		}
+		for _, p := range ps {
+			require.NoError(t, p.Join())
+		}
+	})
+	t.Run("terminated", func(t *testing.T) {
+		ps := make([]*mp.Process, n)
+		for i := range ps {
+			ps[i] = start(t, mp.NewProcess(sleep, time.Hour))
+			require.NoError(t, ps[i].Terminate())
+		}
+		for _, p := range ps {
+			_ = p.Join()
+			code, exited := p.ExitCode()
+			require.True(t, exited)
+			assert.Equal(t, -15, code, p.Name)
+		}
+	})
+}
+
+// TestForgottenGuard runs the test binary as a program that starts a
+// process without calling mp.Main: its child, running the same code, must
+// be refused, so there is exactly one child level.
+func TestForgottenGuard(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), helperEnv+"=noguard")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	require.Len(t, lines, 3, string(out))
+	assert.Regexp(t, `^started pid \d+ from pid \d+$`, lines[0])
+	assert.Regexp(t, `^start refused in pid \d+: mp: an attempt has been made to start a new process before the current process has finished its bootstrapping phase`, lines[1])
+	assert.Regexp(t, `^join: guard=true: mp: Process-1 \(pid \d+\) exited with code 0: mp: an attempt`, lines[2])
+}
+
+// TestBareMarker: the environment marker without the inherited pipes does
+// not make a process a child.
+func TestBareMarker(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), helperEnv+"=role", "GO_MP_CHILD=v1:3:4:00112233")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "MainProcess\n", string(out))
+}

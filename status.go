@@ -1,0 +1,75 @@
+package mp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// State is a process's scheduler state, as the operating system reports it.
+type State string
+
+// Scheduler states. The OS does not tell a process that is on a CPU from
+// one that is ready and waiting for one: both are StateRunning.
+const (
+	StateRunning State = "running" // on a CPU, or ready to run (Python's psutil: running)
+	StateBlocked State = "blocked" // sleeping, waiting for I/O, a lock, a timer or a child
+	StateStopped State = "stopped" // stopped by a signal (SIGSTOP) or a debugger
+	StateZombie  State = "zombie"  // exited, not yet reaped
+	StateExited  State = "exited"  // exited and reaped: Join will not wait
+)
+
+// Status returns the child's scheduler state, read with gopsutil. A Go
+// program runs many threads; on Linux the process counts as running if any
+// of its threads is. On Windows, which reports no scheduler state, a live
+// child is StateRunning. A child that has exited is StateExited.
+func (p *Process) Status() (State, error) {
+	p.mu.Lock()
+	if p.role == roleChild {
+		if err := p.checkChild(); err != nil {
+			p.mu.Unlock()
+			return "", err
+		}
+	}
+	exited, pid := p.state == stateExited, p.pid
+	p.mu.Unlock()
+	if exited {
+		return StateExited, nil
+	}
+	st, err := osStatus(int32(pid))
+	if err != nil {
+		select {
+		case <-p.Done():
+			return StateExited, nil // exited while we looked
+		default:
+		}
+		return "", fmt.Errorf("mp: status of %s: %w", p.Name, err)
+	}
+	return st, nil
+}
+
+// statusOf reads one task's state with gopsutil.
+func statusOf(pid int32) (State, error) {
+	pr, err := process.NewProcess(pid)
+	if err != nil {
+		return "", err
+	}
+	ss, err := pr.Status()
+	if err != nil {
+		return "", err
+	}
+	if len(ss) == 0 {
+		return "", errors.New("no state reported")
+	}
+	switch ss[0] {
+	case process.Running:
+		return StateRunning, nil
+	case process.Stop:
+		return StateStopped, nil
+	case process.Zombie:
+		return StateZombie, nil
+	default: // sleep, idle, blocked (D), lock, wait
+		return StateBlocked, nil
+	}
+}

@@ -1,0 +1,301 @@
+package mp
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/go-mp/mp/spawn"
+)
+
+// Runner is implemented by a Target written in the style of a Python
+// Process subclass: a struct whose exported fields are carried to the child
+// (with encoding/gob) and whose Run method is the child's work.
+//
+//	type Greeter struct{ Greeting string }
+//
+//	func (g *Greeter) Run() error { fmt.Println(g.Greeting); return nil }
+//
+//	p := mp.NewProcess(&Greeter{Greeting: "hi"})
+//
+// The type must be registered with [Main] or [Register]; any value of it
+// registers the type.
+type Runner interface {
+	Run() error
+}
+
+var errorType = reflect.TypeFor[error]()
+
+// target is a registered function or Runner type.
+type target struct {
+	name string
+	fn   reflect.Value // function targets
+	typ  reflect.Type  // Runner targets: the type, dereferenced
+}
+
+var registry = struct {
+	sync.RWMutex
+	byName map[string]*target
+}{byName: map[string]*target{}}
+
+// anonymous matches the names the compiler gives function literals
+// ("main.main.func1", "pkg.F.func2.1") and method values ("pkg.T.M-fm").
+var anonymous = regexp.MustCompile(`\.func\d+(\.\d+)*$|-fm$|\.gowrap\d+$`)
+
+// ErrInvalidTarget reports a target that cannot run in a child: a closure,
+// a method value, a function with results other than one error, a value that
+// is neither a function nor a Runner, or one that was not registered.
+var ErrInvalidTarget = errors.New("mp: invalid target")
+
+// describe inspects t without registering it.
+func describe(t any) (*target, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%w: nil", ErrInvalidTarget)
+	}
+	if r, ok := t.(Runner); ok {
+		typ := reflect.TypeOf(r)
+		if typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Name() == "" {
+			return nil, fmt.Errorf("%w: Runner %T has no type name", ErrInvalidTarget, t)
+		}
+		return &target{name: "runner:" + typ.PkgPath() + "." + typ.Name(), typ: typ}, nil
+	}
+	v := reflect.ValueOf(t)
+	if v.Kind() != reflect.Func {
+		return nil, fmt.Errorf("%w: %T is neither a function nor a Runner", ErrInvalidTarget, t)
+	}
+	if v.IsNil() {
+		return nil, fmt.Errorf("%w: nil function", ErrInvalidTarget)
+	}
+	fn := runtime.FuncForPC(v.Pointer())
+	if fn == nil {
+		return nil, fmt.Errorf("%w: cannot name function %T", ErrInvalidTarget, t)
+	}
+	name := fn.Name()
+	if anonymous.MatchString(name) {
+		return nil, fmt.Errorf("%w: %s is a closure or method value; a child can only run a top-level function, declared with func Name(...)", ErrInvalidTarget, name)
+	}
+	return funcTarget(name, v)
+}
+
+// funcTarget checks a function's results: nothing, or one error.
+func funcTarget(name string, v reflect.Value) (*target, error) {
+	ft := v.Type()
+	switch {
+	case ft.NumOut() == 0:
+	case ft.NumOut() == 1 && ft.Out(0) == errorType:
+	default:
+		return nil, fmt.Errorf("%w: %s must return nothing or error, not %s", ErrInvalidTarget, name, ft)
+	}
+	return &target{name: "func:" + name, fn: v}, nil
+}
+
+// Register makes targets known to children, so that Start can run them.
+// Packages that define targets call it from init; a program passes its own
+// targets to [Main], which calls Register. A target is a top-level function
+// (any parameters; returning nothing or an error) or a [Runner] value, whose
+// type is what is registered.
+//
+// Register panics if a target is a closure, a method value, a function with
+// other results, or neither a function nor a Runner: these are programming
+// errors that no input can cause.
+func Register(targets ...any) {
+	for _, t := range targets {
+		d, err := describe(t)
+		if err != nil {
+			panic(err.Error())
+		}
+		registry.Lock()
+		registry.byName[d.name] = d
+		registry.Unlock()
+	}
+}
+
+// lookup returns the registered target behind t.
+func lookup(t any) (*target, error) {
+	d, err := describe(t)
+	if err != nil {
+		return nil, err
+	}
+	registry.RLock()
+	reg := registry.byName[d.name]
+	registry.RUnlock()
+	if reg == nil {
+		return nil, fmt.Errorf("%w: %s is not registered: pass it to mp.Main (or mp.Register from its package's init)",
+			ErrInvalidTarget, strings.SplitN(d.name, ":", 2)[1])
+	}
+	return reg, nil
+}
+
+// ErrArgs reports arguments that do not fit the target.
+var ErrArgs = errors.New("mp: bad arguments")
+
+// encodeArgs checks args against the target and encodes them for the child.
+func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
+	if t.typ != nil {
+		if len(args) != 0 {
+			return nil, fmt.Errorf("%w: a Runner target takes no Args; set its fields", ErrArgs)
+		}
+		v := reflect.ValueOf(value)
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return nil, fmt.Errorf("%w: nil %T", ErrInvalidTarget, value)
+			}
+			v = v.Elem()
+		}
+		if !hasExportedFields(v.Type()) {
+			return nil, nil // nothing to carry; gob refuses such types
+		}
+		b, err := spawn.Encode(boxValue(v).Interface())
+		if err != nil {
+			return nil, fmt.Errorf("%w: cannot encode the fields of %T: %w", ErrArgs, value, err)
+		}
+		return b, nil
+	}
+	in, err := t.convertArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	box := reflect.New(argsType(t.fn.Type())).Elem()
+	for i, v := range in {
+		box.Field(i).Set(v)
+	}
+	b, err := spawn.Encode(box.Interface())
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot encode arguments of %s: %w", ErrArgs, t.display(), err)
+	}
+	return b, nil
+}
+
+// convertArgs checks args against a function target's parameters and
+// returns one value per parameter; a variadic tail is gathered in a slice.
+func (t *target) convertArgs(args []any) ([]reflect.Value, error) {
+	ft := t.fn.Type()
+	n := ft.NumIn()
+	if ft.IsVariadic() {
+		if len(args) < n-1 {
+			return nil, fmt.Errorf("%w: %s takes at least %d arguments, got %d", ErrArgs, t.display(), n-1, len(args))
+		}
+	} else if len(args) != n {
+		return nil, fmt.Errorf("%w: %s takes %d arguments, got %d", ErrArgs, t.display(), n, len(args))
+	}
+	in := make([]reflect.Value, n)
+	for i := range in {
+		pt := ft.In(i)
+		if ft.IsVariadic() && i == n-1 {
+			rest := reflect.MakeSlice(pt, 0, len(args)-i)
+			for j := i; j < len(args); j++ {
+				av, err := convertArg(args[j], pt.Elem(), j, t)
+				if err != nil {
+					return nil, err
+				}
+				rest = reflect.Append(rest, av)
+			}
+			in[i] = rest
+			break
+		}
+		av, err := convertArg(args[i], pt, i, t)
+		if err != nil {
+			return nil, err
+		}
+		in[i] = av
+	}
+	return in, nil
+}
+
+func convertArg(a any, pt reflect.Type, i int, t *target) (reflect.Value, error) {
+	if a == nil {
+		switch pt.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map:
+			return reflect.Zero(pt), nil
+		}
+		return reflect.Value{}, fmt.Errorf("%w: argument %d of %s is nil, want %s", ErrArgs, i, t.display(), pt)
+	}
+	av := reflect.ValueOf(a)
+	if !av.Type().AssignableTo(pt) {
+		return reflect.Value{}, fmt.Errorf("%w: argument %d of %s is %s, want %s", ErrArgs, i, t.display(), av.Type(), pt)
+	}
+	return av.Convert(pt), nil
+}
+
+// decodeArgs is encodeArgs's inverse, run in the child.
+func (t *target) decodeArgs(b []byte) ([]reflect.Value, error) {
+	ft := t.fn.Type()
+	box := reflect.New(argsType(ft))
+	if err := spawn.Decode(b, box.Interface()); err != nil {
+		return nil, err
+	}
+	in := make([]reflect.Value, ft.NumIn())
+	for i := range in {
+		in[i] = box.Elem().Field(i)
+	}
+	return in, nil
+}
+
+// argsType is a struct with one field per parameter, so that gob carries
+// zero values, nil pointers and interface values as it carries fields.
+func argsType(ft reflect.Type) reflect.Type {
+	fields := make([]reflect.StructField, ft.NumIn())
+	for i := range fields {
+		fields[i] = reflect.StructField{Name: fmt.Sprintf("A%d", i), Type: ft.In(i)}
+	}
+	return reflect.StructOf(fields)
+}
+
+func boxValue(v reflect.Value) reflect.Value {
+	b := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: v.Type()}})).Elem()
+	b.Field(0).Set(v)
+	return b
+}
+
+// newRunner decodes a Runner's fields in the child. It returns a *T, which
+// implements Runner whether Run has a pointer or a value receiver.
+func (t *target) newRunner(b []byte) (Runner, error) {
+	p := reflect.New(t.typ)
+	if b != nil {
+		box := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: t.typ}}))
+		if err := spawn.Decode(b, box.Interface()); err != nil {
+			return nil, err
+		}
+		p.Elem().Set(box.Elem().Field(0))
+	}
+	return p.Interface().(Runner), nil
+}
+
+// hasExportedFields reports whether gob has anything to carry for t: any
+// type but a struct without exported fields.
+func hasExportedFields(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return true
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).IsExported() {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *target) display() string {
+	return strings.SplitN(t.name, ":", 2)[1]
+}
+
+// call runs a function target with decoded args.
+func (t *target) call(in []reflect.Value) error {
+	var out []reflect.Value
+	if t.fn.Type().IsVariadic() {
+		out = t.fn.CallSlice(in)
+	} else {
+		out = t.fn.Call(in)
+	}
+	if len(out) == 1 && !out[0].IsNil() {
+		return out[0].Interface().(error)
+	}
+	return nil
+}

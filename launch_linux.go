@@ -41,11 +41,17 @@ type sysProc struct {
 	onLauncher bool
 }
 
+// noPdeathsig turns the death signal off, so that tests can show the
+// lifeline alone is enough (as it must be on other systems).
+var noPdeathsig bool
+
 func startCmd(cmd *exec.Cmd) (sysProc, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if !noPdeathsig {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	launcher.mu.Lock()
 	if launcher.reqs == nil {
 		launcher.reqs = make(chan launchReq)

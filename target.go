@@ -159,7 +159,7 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 		return b, nil
 	}
 	in, err := t.convertArgs(args)
-	if err != nil {
+	if err != nil || len(in) == 0 {
 		return nil, err
 	}
 	box := reflect.New(argsType(t.fn.Type())).Elem()
@@ -227,6 +227,9 @@ func convertArg(a any, pt reflect.Type, i int, t *target) (reflect.Value, error)
 // decodeArgs is encodeArgs's inverse, run in the child.
 func (t *target) decodeArgs(b []byte) ([]reflect.Value, error) {
 	ft := t.fn.Type()
+	if ft.NumIn() == 0 {
+		return nil, nil
+	}
 	box := reflect.New(argsType(ft))
 	if err := spawn.Decode(b, box.Interface()); err != nil {
 		return nil, err

@@ -197,10 +197,7 @@ func Decode(b []byte, v any) error {
 
 // WriteBoot sends b as a [KindBoot] frame.
 func WriteBoot(w io.Writer, b *Boot) error {
-	p, err := Encode(b)
-	if err != nil {
-		return fmt.Errorf("mp: encoding bootstrap: %w", err)
-	}
+	p, _ := b.MarshalBinary()
 	return WriteFrame(w, KindBoot, p)
 }
 
@@ -215,8 +212,8 @@ func ReadBoot(r io.Reader, nonce string) (*Boot, error) {
 		return nil, fmt.Errorf("%w: first frame is %q, not a bootstrap", ErrBadFrame, kind)
 	}
 	var b Boot
-	if err := Decode(p, &b); err != nil {
-		return nil, fmt.Errorf("%w: decoding bootstrap: %v", ErrBadFrame, err)
+	if err := b.UnmarshalBinary(p); err != nil {
+		return nil, fmt.Errorf("decoding bootstrap: %w", err)
 	}
 	if b.Nonce != nonce {
 		return nil, ErrNonce
@@ -226,10 +223,7 @@ func ReadBoot(r io.Reader, nonce string) (*Boot, error) {
 
 // WriteReport sends r as a [KindReport] frame.
 func WriteReport(w io.Writer, r *Report) error {
-	p, err := Encode(r)
-	if err != nil {
-		return err
-	}
+	p, _ := r.MarshalBinary()
 	return WriteFrame(w, KindReport, p)
 }
 
@@ -252,7 +246,7 @@ func ParseReport(b []byte) (started bool, rep *Report, crash string) {
 			started = true
 		case KindReport:
 			var x Report
-			if err := Decode(p, &x); err != nil {
+			if err := x.UnmarshalBinary(p); err != nil {
 				return started, rep, string(rest)
 			}
 			rep = &x

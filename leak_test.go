@@ -1,0 +1,54 @@
+package mp_test
+
+import (
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/shirou/gopsutil/v4/process"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/go-mp/mp"
+)
+
+// TestNoLeaks runs 200 start/join cycles and checks that no descriptor,
+// goroutine or zombie is left. It counts them, so it does not run in
+// parallel with other tests.
+func TestNoLeaks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts descriptors in /proc/self/fd, which only Linux has")
+	}
+	before := countFDs(t)
+	ignore := goleak.IgnoreCurrent()
+	for i := range 200 {
+		p := mp.NewProcess(noop)
+		if i%2 == 1 {
+			p.StartMethod = mp.Fork
+		}
+		require.NoError(t, p.Start())
+		require.NoError(t, p.Join())
+		require.NoError(t, p.Close())
+	}
+	goleak.VerifyNone(t, ignore)
+	assert.Equal(t, before, countFDs(t), "open descriptors")
+
+	self, err := process.NewProcess(int32(os.Getpid()))
+	require.NoError(t, err)
+	children, _ := self.Children() // an error here means none
+	for _, c := range children {
+		st, err := c.Status()
+		if err == nil {
+			assert.NotEqual(t, process.Zombie, st[0], "zombie child %d", c.Pid)
+		}
+	}
+	assert.Empty(t, mp.ActiveChildren())
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(ents)
+}

@@ -23,8 +23,8 @@ var targets = []any{
 // helpers are modes in which TestMain plays another program instead of
 // running the tests; each must be used by a test (see TestHelpersUsed).
 var helpers = map[string]func(){
-	"floor":   func() { os.Exit(0) },           // BenchmarkStartJoin's floor
-	"noguard": noGuardMain,                       // a program that forgot mp.Main
+	"floor":   func() { os.Exit(0) },                            // BenchmarkStartJoin's floor
+	"noguard": noGuardMain,                                      // a program that forgot mp.Main
 	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
 }
 

@@ -150,7 +150,7 @@ func (c *child) invoke() (int, *spawn.Report) {
 		run = func() error { return t.call(in) }
 	}
 	_ = spawn.WriteFrame(c.report, spawn.KindStarted, nil)
-	err, panicked, value, stack := protect(run)
+	panicked, value, stack, err := protect(run)
 	switch {
 	case panicked:
 		return 1, &spawn.Report{Code: 1, Panic: value, Stack: stack}
@@ -161,11 +161,11 @@ func (c *child) invoke() (int, *spawn.Report) {
 }
 
 // protect runs f, recovering a panic with the panicking goroutine's stack.
-func protect(f func() error) (err error, panicked bool, value, stack string) {
+func protect(f func() error) (panicked bool, value, stack string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked, value, stack = true, fmt.Sprint(r), string(debug.Stack())
 		}
 	}()
-	return f(), false, "", ""
+	return false, "", "", f()
 }

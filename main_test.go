@@ -17,7 +17,7 @@ import (
 // registers its own in main.
 var targets = []any{
 	noop, sleep, fail, boom, crash, exitWith, whoAmI, tree, startFromDaemon,
-	orphanParent, spin, echoEnv, variadic, takesChan, &greeter{},
+	orphanParent, spin, echoEnv, variadic, takesChan, &greeter{}, greet, speak,
 }
 
 // helpers are modes in which TestMain plays another program instead of
@@ -157,6 +157,11 @@ func variadic(prefix string, xs ...int) {
 }
 
 func takesChan(chan int) {}
+
+func speak() {
+	fmt.Fprintln(os.Stdout, "to stdout")
+	fmt.Fprintln(os.Stderr, "to stderr")
+}
 
 // greeter is a Runner target: Python's Process subclass.
 type greeter struct {

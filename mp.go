@@ -157,17 +157,34 @@ var active = struct {
 // alive, in no particular order. Like Python's active_children it forgets
 // children that have exited.
 func ActiveChildren() []*Process {
-	active.Lock()
-	defer active.Unlock()
 	var out []*Process
-	for p := range active.set {
+	for _, p := range children() {
+		// IsAlive takes p's lock, which Start holds while it takes the
+		// set's: never hold both in the other order.
 		if p.IsAlive() {
 			out = append(out, p)
 		} else {
-			delete(active.set, p)
+			forget(p)
 		}
 	}
 	return out
+}
+
+// children returns the set of children not yet forgotten.
+func children() []*Process {
+	active.Lock()
+	defer active.Unlock()
+	all := make([]*Process, 0, len(active.set))
+	for p := range active.set {
+		all = append(all, p)
+	}
+	return all
+}
+
+func forget(p *Process) {
+	active.Lock()
+	delete(active.set, p)
+	active.Unlock()
 }
 
 // Shutdown does what Python does when its main module ends: it terminates
@@ -181,12 +198,7 @@ func ActiveChildren() []*Process {
 // lifeline close and exits at once (see "No orphans" in the package
 // documentation). A child runs Shutdown itself when its target returns.
 func Shutdown() {
-	active.Lock()
-	var all []*Process
-	for p := range active.set {
-		all = append(all, p)
-	}
-	active.Unlock()
+	all := children()
 	for _, p := range all {
 		if p.Daemon {
 			_ = p.Terminate()

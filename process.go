@@ -423,9 +423,7 @@ func (p *Process) JoinContext(ctx context.Context) error {
 }
 
 func (p *Process) joined() error {
-	active.Lock()
-	delete(active.set, p)
-	active.Unlock()
+	forget(p)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
@@ -511,9 +509,7 @@ func (p *Process) Close() error {
 		return fmt.Errorf("mp: closing %s: %w", p.Name, ErrStillRunning)
 	}
 	if p.state == stateExited {
-		active.Lock()
-		delete(active.set, p)
-		active.Unlock()
+		forget(p)
 		_ = p.proc.Release()
 		p.proc = nil
 	}

@@ -165,6 +165,17 @@ func TestEnvAndDir(t *testing.T) {
 	assert.Equal(t, "MP_TEST_VALUE=set by Env dir="+real+"\n", out.String())
 }
 
+func TestStdoutStderr(t *testing.T) {
+	t.Parallel()
+	var out, errOut syncBuffer
+	p := mp.NewProcess(speak)
+	p.Stdout, p.Stderr = &out, &errOut
+	start(t, p)
+	require.NoError(t, p.Join())
+	assert.Equal(t, "to stdout\n", out.String())
+	assert.Equal(t, "to stderr\n", errOut.String())
+}
+
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

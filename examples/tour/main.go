@@ -1,0 +1,118 @@
+// Command tour walks through the Python multiprocessing tutorial with mp,
+// in the tutorial's order: UDP and remote time synchronisation, the history
+// of processes and scheduling, creating processes, join, isolation, the
+// main guard and the process object's methods. Each step says in a line or
+// two what it shows, then runs the same code as the example of that name
+// under examples/, with shorter sleeps. It takes a few seconds.
+//
+//	go run ./examples/tour
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-mp/mp"
+
+	"github.com/go-mp/mp/examples/internal/tutorial"
+)
+
+// step is one stop of the tour.
+type step struct {
+	title     string
+	narration string
+	run       func() error
+}
+
+// steps is the tour, in the tutorial's order.
+var steps = []step{
+	{
+		"UDP: a server and a client",
+		"A server process answers every datagram with \"hi\"; the client sends \"hello\".\n" +
+			"UDP loses datagrams: this server drops the first one, so the client waits, then tries again.",
+		func() error {
+			return tutorial.UDP(tutorial.UDPConfig{Addr: "127.0.0.1:0", Drop: 1, Timeout: 500 * time.Millisecond, Tries: 5})
+		},
+	},
+	{
+		"UDP: remote time synchronisation",
+		"A time server answers with its clock; from four timestamps per exchange the client computes,\n" +
+			"as NTP does, the round-trip delay and the clock offset. This server's clock runs 1.5s fast.",
+		func() error {
+			_, err := tutorial.TimeSync(tutorial.TimeConfig{Addr: "127.0.0.1:0", Samples: 3, Skew: 1500 * time.Millisecond})
+			return err
+		},
+	},
+	{
+		"History and scheduling",
+		"Batch systems ran one job at a time; multiprogramming and time-sharing let the OS switch between\n" +
+			"processes, each new, ready, running, blocked or terminated. Which ready process runs next is the\n" +
+			"scheduler's choice: four classic policies, simulated over one job list, then real processes\n" +
+			"taking turns on one CPU (concurrency) or running on all of them at once (parallelism).",
+		func() error { return tutorial.Scheduling(tutorial.SchedulingConfig{Work: 100 * time.Millisecond}) },
+	},
+	{
+		"Creating processes",
+		"mp.NewProcess(target, args...) and Start, like Process(target=f, args=(...)).start(); Join waits.\n" +
+			"A Runner, a struct with a Run method, plays Python's Process subclass.",
+		func() error { return tutorial.Create(200 * time.Millisecond) },
+	},
+	{
+		"join",
+		"Three children sleep 1, 2 and 3 units (here 200ms): started together they take the longest sleep,\n" +
+			"started and joined one by one the sum.",
+		func() error {
+			_, _, err := tutorial.Join(200 * time.Millisecond)
+			return err
+		},
+	},
+	{
+		"Isolation",
+		"Processes share no memory: a child's change to a global stays in the child.\n" +
+			"The Fork start method carries only the globals registered with isolation.Inherit.",
+		tutorial.Isolation,
+	},
+	{
+		"The main guard",
+		"mp.Main is Go's if __name__ == '__main__': code before it runs again in every child,\n" +
+			"and a child that reaches Start before it is refused with mp.ErrMainGuard.",
+		tutorial.MainGuard,
+	},
+	{
+		"The process object",
+		"Names, PIDs, the current and parent process, IsAlive, the scheduler's state, Terminate and the exit code.",
+		tutorial.Methods,
+	},
+}
+
+// main runs the tour; mp.Main first, as always.
+func main() {
+	mp.Main() // in a child process: runs the target and exits
+	if err := tour(); err != nil {
+		fmt.Fprintln(os.Stderr, "tour:", err)
+		os.Exit(1)
+	}
+}
+
+// tour runs the steps in order, each after its headline and narration. A
+// step that fails says so, and the tour goes on: one step's trouble (no
+// UDP under Wine, say) should not hide the others.
+func tour() error {
+	defer mp.Shutdown()
+	began := time.Now()
+	var failed []string
+	for i, s := range steps {
+		fmt.Printf("\n== Step %d of %d: %s ==\n%s\n\n", i+1, len(steps), s.title, s.narration)
+		if err := s.run(); err != nil {
+			fmt.Printf("Step %d failed: %v\n", i+1, err)
+			failed = append(failed, fmt.Sprintf("%d (%s)", i+1, s.title))
+		}
+	}
+	fmt.Printf("\nTour complete: %d steps in %v.\n", len(steps), time.Since(began).Round(time.Millisecond))
+	if len(failed) > 0 {
+		return fmt.Errorf("steps %s failed", strings.Join(failed, ", "))
+	}
+	return nil
+}

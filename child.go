@@ -86,10 +86,6 @@ func checkGuard() error {
 // run runs the child's target and exits; it never returns.
 func (c *child) run() {
 	b := c.b
-	if err := confine(b); err != nil {
-		// Running outside the parent's reach would risk an orphan.
-		c.exit(1, &spawn.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true})
-	}
 	self.proc = newSelf(b.Name, b.Identity, b.Daemon, b.AuthKey)
 	self.once.Do(func() {})
 	parent := &Process{Name: b.ParentName, pid: b.ParentPID, role: roleParent, state: stateStarted,

@@ -62,7 +62,8 @@
 // by signal N ([Process.Terminate] gives -15 and [Process.Kill] -9 on every
 // OS); N when the target calls os.Exit(N); 2 when the Go runtime dies of a
 // fatal error, such as a panic in a goroutine the target started. Join
-// returns nil for 0 and otherwise an [*ExitError] with the code, the
+// returns nil for a child that ran its target and exited with 0, and
+// otherwise an [*ExitError] with the code, the
 // target's error text, or the panic value and stack, or the runtime's crash
 // output.
 //
@@ -89,9 +90,11 @@
 // Signals and waits go through the handle os.Process holds (a pidfd on
 // Linux, a process handle or Job Object on Windows), never a bare PID. On
 // Windows the pipes reach the child as inherited handles
-// (SysProcAttr.AdditionalInheritedHandles), the child joins its Job Object
-// before any target code runs, and it is started in a new process group, so
-// a console Ctrl-C goes to the parent, not straight to its children.
+// (SysProcAttr.AdditionalInheritedHandles), and the parent puts the child in
+// its Job Object before sending it any work, so no target code runs outside
+// the job. Children are started in a new process group, so a console Ctrl-C
+// goes to the parent, which decides what its children get, and not straight
+// to the children.
 // Process.Status reads the scheduler state with gopsutil; Windows reports
 // none, so a live child there is StateRunning.
 package mp

@@ -80,8 +80,6 @@ func releaseLauncher() {
 	}
 }
 
-func (s sysProc) job() uint64 { return 0 }
-
 // release is called once the child has been reaped.
 func (s sysProc) release() {
 	if s.onLauncher {

@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	mp.Main(targets...)
+	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	if h := os.Getenv(helperEnv); h != "" {
 		helpers[h]()
 		os.Exit(0)

@@ -69,8 +69,10 @@ type Process struct {
 	// is fed by a goroutine, as with os/exec, and Join waits for it.
 	Stdout, Stderr io.Writer
 
-	// AuthKey is the process's authentication key, used by Listener and
-	// Client. If nil, the child inherits the key of the calling process.
+	// AuthKey is the process's authentication key (Python's authkey): a
+	// secret that the processes of one tree share, for authenticating the
+	// connections between them. If nil, the child inherits the key of the
+	// calling process; the main process's is random.
 	AuthKey []byte
 
 	mu       sync.Mutex
@@ -268,7 +270,6 @@ func (p *Process) launch(boot *spawn.Boot) error {
 	p.state = stateStarted
 	p.doneChan()
 
-	boot.Job = sys.job()
 	if werr := spawn.WriteBoot(bootW, boot); werr != nil {
 		// The child cannot run without its bootstrap: end it, and report
 		// why from Start rather than leave a half-started process.
@@ -363,8 +364,8 @@ func (p *Process) checkChild() error {
 	return nil
 }
 
-// Join waits for the child to exit. It returns nil if the child exited with
-// code 0, and otherwise an *ExitError that carries the exit code, the error
+// Join waits for the child to exit. It returns nil if the child ran its
+// target and exited with code 0, and otherwise an *ExitError that carries the exit code, the error
 // the target returned, or the panic value and stack of a panicking target.
 // Join may be called any number of times, from any goroutine; later calls
 // return the same result.

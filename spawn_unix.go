@@ -68,7 +68,3 @@ func readBoot(f *os.File, nonce string) (*spawn.Boot, error) {
 	defer f.SetReadDeadline(time.Time{})
 	return spawn.ReadBoot(f, nonce)
 }
-
-// confine puts the child under its parent's control; on Unix the lifeline
-// and, on Linux, the death signal set at creation do that already.
-func confine(*spawn.Boot) error { return nil }

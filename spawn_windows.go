@@ -20,11 +20,12 @@ const (
 	killCode      = 0x4D50_0009
 )
 
-// sysProc holds a Windows child's Job Object, created with
-// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: when the parent dies in any way the
-// system closes its handle and the child, with anything it started, is
-// killed.
+// sysProc holds a Windows child's process handle and its Job Object,
+// created with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: when the parent dies in any
+// way the system closes its handle and the child, with anything it started,
+// is killed.
 type sysProc struct {
+	process   windows.Handle
 	jobHandle windows.Handle
 }
 
@@ -43,18 +44,27 @@ func inheritFiles(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
 	for _, h := range hs {
 		cmd.SysProcAttr.AdditionalInheritedHandles = append(cmd.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(h))
 	}
+	// They stay inheritable only until launch closes the parent's copies
+	// right after the start; meanwhile Go's other process creations inherit
+	// only the handles their own lists name.
 	return uintptr(hs[0]), uintptr(hs[1])
 }
 
-// startCmd creates the child's Job Object and starts the child, which joins
-// the job itself before any target code runs. Go cannot create a process
-// inside a job (golang/go#79927), and assigning it from the parent would
-// need a process handle that os.Process does not expose; the child holds
-// the handle it inherits only until it has joined.
+// startCmd starts the child and puts it in a Job Object of its own before
+// sending it any work. Go cannot create a process inside a job
+// (golang/go#79927), so the child starts outside it, but it runs no target
+// code until its bootstrap arrives, and the parent sends that only once the
+// child is in the job: the bootstrap is the go-ahead.
 //
-// The child is also put in a new process group, so that a console Ctrl-C
+// os.Process does not expose its process handle, so the parent opens one by
+// PID. That PID cannot have been reused: os.Process holds a handle to the
+// child until it is waited for, and Windows does not reuse the ID of a
+// process while a handle to it is open.
+//
+// The child is also put in a new process group: a console Ctrl-C then
 // reaches the parent, which decides what its children get, and not the
-// children directly.
+// children directly (CREATE_NEW_PROCESS_GROUP disables Ctrl-C handling in
+// the new group; Ctrl-Break still arrives).
 func startCmd(cmd *exec.Cmd) (sysProc, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
@@ -70,40 +80,44 @@ func startCmd(cmd *exec.Cmd) (sysProc, error) {
 		windows.CloseHandle(job)
 		return sysProc{}, fmt.Errorf("setting up a job object: %w", err)
 	}
-	_ = windows.SetHandleInformation(job, windows.HANDLE_FLAG_INHERIT, windows.HANDLE_FLAG_INHERIT)
-	cmd.SysProcAttr.AdditionalInheritedHandles = append(cmd.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(job))
 	cmd.SysProcAttr.CreationFlags |= windows.CREATE_NEW_PROCESS_GROUP
-	err = cmd.Start()
-	// Later children must not inherit this job.
-	_ = windows.SetHandleInformation(job, windows.HANDLE_FLAG_INHERIT, 0)
-	if err != nil {
+	if err := cmd.Start(); err != nil {
 		windows.CloseHandle(job)
 		return sysProc{}, err
 	}
-	return sysProc{jobHandle: job}, nil
+	const access = windows.PROCESS_SET_QUOTA | windows.PROCESS_TERMINATE | windows.SYNCHRONIZE |
+		windows.PROCESS_QUERY_LIMITED_INFORMATION
+	h, err := windows.OpenProcess(access, false, uint32(cmd.Process.Pid))
+	if err == nil {
+		if err = windows.AssignProcessToJobObject(job, h); err != nil {
+			windows.CloseHandle(h)
+		}
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		windows.CloseHandle(job)
+		return sysProc{}, fmt.Errorf("putting the child in its job object: %w", err)
+	}
+	return sysProc{process: h, jobHandle: job}, nil
 }
 
-func (s sysProc) job() uint64 { return uint64(s.jobHandle) }
-
-// release closes the job once the child has been reaped: anything the child
-// left running in it is killed.
+// release closes the handles once the child has been reaped; closing the
+// job kills anything the child left running in it.
 func (s sysProc) release() {
-	if s.jobHandle != 0 {
-		windows.CloseHandle(s.jobHandle)
-	}
+	windows.CloseHandle(s.process)
+	windows.CloseHandle(s.jobHandle)
 }
 
-// terminateProcess ends the child (and anything it started) through its Job
-// Object, with an exit code that reads as -15.
-func terminateProcess(p *os.Process, s sysProc) error { return endJob(p, s, terminateCode) }
+// terminateProcess ends the child with TerminateProcess and an exit code
+// that ExitCode reports as -15; what the child started dies with it, as its
+// own children are in jobs that close with it.
+func terminateProcess(_ *os.Process, s sysProc) error {
+	return windows.TerminateProcess(s.process, terminateCode)
+}
 
-func killProcess(p *os.Process, s sysProc) error { return endJob(p, s, killCode) }
-
-func endJob(p *os.Process, s sysProc, code uint32) error {
-	if s.jobHandle == 0 {
-		return p.Kill()
-	}
-	return windows.TerminateJobObject(s.jobHandle, code)
+func killProcess(_ *os.Process, s sysProc) error {
+	return windows.TerminateProcess(s.process, killCode)
 }
 
 func exitCode(ps *os.ProcessState) int {
@@ -138,19 +152,4 @@ func childFiles(m spawn.Marker) (boot, report *os.File, err error) {
 // deadlines; a stray marker is caught by the pipe-type check.
 func readBoot(f *os.File, nonce string) (*spawn.Boot, error) {
 	return spawn.ReadBoot(f, nonce)
-}
-
-// confine joins the Job Object the parent created for this child, then
-// closes the inherited handle, so that only the parent's handle keeps the
-// job open.
-func confine(b *spawn.Boot) error {
-	if b.Job == 0 {
-		return nil
-	}
-	job := windows.Handle(b.Job)
-	defer windows.CloseHandle(job)
-	if err := windows.AssignProcessToJobObject(job, windows.CurrentProcess()); err != nil {
-		return fmt.Errorf("mp: joining the parent's job object: %w", err)
-	}
-	return nil
 }

@@ -74,6 +74,10 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	mp.Main(spend, show)
+	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -118,11 +118,6 @@ type Boot struct {
 	AuthKey    []byte
 
 	Globals map[string][]byte // Fork only: registered globals as of Start
-
-	// Job is, on Windows, an inherited handle of the Job Object (with
-	// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) that the child joins, and whose
-	// inherited copy it closes, before any target code runs.
-	Job uint64
 }
 
 // Report is what a child sends back when its target has finished, or when it

@@ -17,7 +17,7 @@ func sampleBoot() *spawn.Boot {
 		Nonce: "n0nce", Target: "func:main.worker", Args: []byte{1, 2, 3},
 		Name: "Process-1:2", Identity: []int{1, 2}, Daemon: true, Method: "fork",
 		ParentPID: 4242, ParentName: "Process-1", AuthKey: []byte("key"),
-		Globals: map[string][]byte{"money": {9}, "empty": {}}, Job: 77,
+		Globals: map[string][]byte{"money": {9}, "empty": {}},
 	}
 }
 

@@ -127,7 +127,6 @@ func (b *Boot) MarshalBinary() ([]byte, error) {
 		w.string(n)
 		w.bytes(b.Globals[n])
 	}
-	w.uint(b.Job)
 	return w.b, nil
 }
 
@@ -157,7 +156,6 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 			b.Globals[name] = r.bytes()
 		}
 	}
-	b.Job = r.uint()
 	return r.end()
 }
 

@@ -76,7 +76,11 @@
 // once. On Linux the child also has PR_SET_PDEATHSIG set to SIGKILL, from a
 // thread that lives as long as the children it created (golang/go#27505). On
 // Windows each child is in its own Job Object with
-// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE.
+// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE. On macOS and the BSDs the lifeline
+// alone does it: the kernel closes the parent's end of the pipe however the
+// parent dies, and only the parent holds it (it is close-on-exec), so end of
+// file is an exact death notice. A kqueue EVFILT_PROC watch would add
+// nothing but a watch by PID, which may have been reused.
 //
 // Python instead joins non-daemon children and terminates daemon children
 // when the main module ends. To get that, call

@@ -304,8 +304,14 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	select {
 	case report = <-got:
 	case <-time.After(reportGrace):
+		// A descendant holds the pipe. Closing our end ends the read on
+		// Unix; a read of a Windows anonymous pipe cannot be interrupted, so
+		// do not wait for it there.
 		reportR.Close()
-		report = <-got
+		select {
+		case report = <-got:
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	reportR.Close()
 	lifeline.Close()

@@ -96,9 +96,13 @@
 // Windows the pipes reach the child as inherited handles
 // (SysProcAttr.AdditionalInheritedHandles), and the parent puts the child in
 // its Job Object before sending it any work, so no target code runs outside
-// the job. Children are started in a new process group, so a console Ctrl-C
-// goes to the parent, which decides what its children get, and not straight
-// to the children.
+// the job.
+//
+// On every OS children are started in a process group of their own, so a
+// Ctrl-C at the terminal or console reaches the parent, which decides what
+// its children get (Python's children would get it too). A parent that dies
+// of it takes its children with it.
+//
 // Process.Status reads the scheduler state with gopsutil; Windows reports
 // none, so a live child there is StateRunning.
 package mp

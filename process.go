@@ -253,7 +253,7 @@ func (p *Process) launch(boot *spawn.Boot) error {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	bootH, reportH := inheritFiles(cmd, bootR, reportW)
+	bootH, reportH := prepareCmd(cmd, bootR, reportW)
 	marker := spawn.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}
 	cmd.Env = childEnv(p.Env, marker)
 

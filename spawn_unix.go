@@ -14,9 +14,20 @@ import (
 	"github.com/go-mp/mp/spawn"
 )
 
-// inheritFiles passes the boot and report pipes as the child's fds 3 and 4.
-func inheritFiles(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
+// prepareCmd passes the boot and report pipes as the child's fds 3 and 4,
+// and returns the numbers the child will see.
+//
+// The child is put in a process group of its own, so that a Ctrl-C at the
+// terminal (SIGINT to the foreground group) reaches the parent, which
+// decides what its children get; if the parent dies of it, the children
+// follow through their lifelines. Windows does the same with
+// CREATE_NEW_PROCESS_GROUP.
+func prepareCmd(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
 	cmd.ExtraFiles = []*os.File{boot, report}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	return 3, 4
 }
 

@@ -29,11 +29,18 @@ type sysProc struct {
 	jobHandle windows.Handle
 }
 
-// inheritFiles passes the pipes as inherited handles. os/exec's ExtraFiles
+// prepareCmd passes the pipes as inherited handles, and returns the handle
+// values the child will see. os/exec's ExtraFiles
 // is not supported on Windows (golang/go#26182); AdditionalInheritedHandles
 // goes into PROC_THREAD_ATTRIBUTE_HANDLE_LIST, so the child inherits these
 // handles and its standard handles only.
-func inheritFiles(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
+//
+// The child is put in a new process group: a console Ctrl-C then reaches
+// the parent, which decides what its children get, and not the children
+// directly (CREATE_NEW_PROCESS_GROUP disables Ctrl-C handling in the new
+// group; Ctrl-Break still arrives). Unix children get a process group of
+// their own for the same reason.
+func prepareCmd(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
 	hs := []windows.Handle{windows.Handle(boot.Fd()), windows.Handle(report.Fd())}
 	for _, h := range hs {
 		_ = windows.SetHandleInformation(h, windows.HANDLE_FLAG_INHERIT, windows.HANDLE_FLAG_INHERIT)
@@ -44,6 +51,7 @@ func inheritFiles(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
 	for _, h := range hs {
 		cmd.SysProcAttr.AdditionalInheritedHandles = append(cmd.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(h))
 	}
+	cmd.SysProcAttr.CreationFlags |= windows.CREATE_NEW_PROCESS_GROUP
 	// They stay inheritable only until launch closes the parent's copies
 	// right after the start; meanwhile Go's other process creations inherit
 	// only the handles their own lists name.
@@ -60,11 +68,6 @@ func inheritFiles(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
 // PID. That PID cannot have been reused: os.Process holds a handle to the
 // child until it is waited for, and Windows does not reuse the ID of a
 // process while a handle to it is open.
-//
-// The child is also put in a new process group: a console Ctrl-C then
-// reaches the parent, which decides what its children get, and not the
-// children directly (CREATE_NEW_PROCESS_GROUP disables Ctrl-C handling in
-// the new group; Ctrl-Break still arrives).
 func startCmd(cmd *exec.Cmd) (sysProc, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
@@ -80,7 +83,6 @@ func startCmd(cmd *exec.Cmd) (sysProc, error) {
 		windows.CloseHandle(job)
 		return sysProc{}, fmt.Errorf("setting up a job object: %w", err)
 	}
-	cmd.SysProcAttr.CreationFlags |= windows.CREATE_NEW_PROCESS_GROUP
 	if err := cmd.Start(); err != nil {
 		windows.CloseHandle(job)
 		return sysProc{}, err

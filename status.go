@@ -1,11 +1,6 @@
 package mp
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/shirou/gopsutil/v4/process"
-)
+import "fmt"
 
 // State is a process's scheduler state, as the operating system reports it.
 type State string
@@ -47,29 +42,4 @@ func (p *Process) Status() (State, error) {
 		return "", fmt.Errorf("mp: status of %s: %w", p.Name, err)
 	}
 	return st, nil
-}
-
-// statusOf reads one task's state with gopsutil.
-func statusOf(pid int32) (State, error) {
-	pr, err := process.NewProcess(pid)
-	if err != nil {
-		return "", err
-	}
-	ss, err := pr.Status()
-	if err != nil {
-		return "", err
-	}
-	if len(ss) == 0 {
-		return "", errors.New("no state reported")
-	}
-	switch ss[0] {
-	case process.Running:
-		return StateRunning, nil
-	case process.Stop:
-		return StateStopped, nil
-	case process.Zombie:
-		return StateZombie, nil
-	default: // sleep, idle, blocked (D), lock, wait
-		return StateBlocked, nil
-	}
 }

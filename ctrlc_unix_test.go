@@ -1,0 +1,66 @@
+//go:build unix
+
+package mp_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/go-mp/mp"
+)
+
+// ctrlCParent handles SIGINT, starts a child, and reports whether the child
+// survived a Ctrl-C sent to the parent's process group.
+func ctrlCParent() error {
+	ints := make(chan os.Signal, 1)
+	signal.Notify(ints, os.Interrupt)
+	child := mp.NewProcess(sleep, time.Hour)
+	if err := child.Start(); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	<-ints
+	err := child.JoinTimeout(200 * time.Millisecond)
+	fmt.Println("child still running after Ctrl-C:", err != nil && child.IsAlive())
+	_ = child.Terminate()
+	_ = child.Join()
+	return nil
+}
+
+func init() { targets = append(targets, ctrlCParent) }
+
+// TestCtrlCReachesParentOnly sends SIGINT to the process group of a parent,
+// as a terminal does on Ctrl-C: the parent, which handles it, gets it; its
+// child, in a group of its own, does not.
+func TestCtrlCReachesParentOnly(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	parent := mp.NewProcess(ctrlCParent)
+	parent.Stdout = w
+	start(t, parent)
+	w.Close()
+	lines := bufio.NewScanner(r)
+	require.True(t, lines.Scan())
+	require.Equal(t, "ready", lines.Text())
+
+	pgid, err := unix.Getpgid(parent.PID())
+	require.NoError(t, err)
+	require.Equal(t, parent.PID(), pgid, "the child leads a process group of its own")
+	require.NoError(t, unix.Kill(-pgid, syscall.SIGINT))
+
+	require.True(t, lines.Scan())
+	assert.Equal(t, "child still running after Ctrl-C: true", strings.TrimSpace(lines.Text()))
+	assert.NoError(t, parent.Join())
+}

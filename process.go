@@ -204,11 +204,11 @@ func (p *Process) Start() error {
 		return fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(method))
 	}
 	p.name()
+	cur := CurrentProcess()
 	key := p.AuthKey
 	if key == nil {
-		key = CurrentProcess().AuthKey
+		key = cur.AuthKey
 	}
-	cur := CurrentProcess()
 	boot := &spawn.Boot{
 		Nonce:      newNonce(),
 		Target:     t.name,
@@ -297,6 +297,8 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	got := make(chan []byte, 1)
 	go func() {
 		b, _ := io.ReadAll(io.LimitReader(reportR, maxReport))
+		// Drain the rest, so that a child with more to say never blocks.
+		_, _ = io.Copy(io.Discard, reportR)
 		got <- b
 	}()
 	werr := cmd.Wait()

@@ -3,7 +3,6 @@
 package mp_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/signal"
@@ -44,14 +43,8 @@ func init() { targets = append(targets, ctrlCParent) }
 // child, in a group of its own, does not.
 func TestCtrlCReachesParentOnly(t *testing.T) {
 	t.Parallel()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	defer r.Close()
 	parent := mp.NewProcess(ctrlCParent)
-	parent.Stdout = w
-	start(t, parent)
-	w.Close()
-	lines := bufio.NewScanner(r)
+	lines := startReading(t, parent)
 	require.True(t, lines.Scan())
 	require.Equal(t, "ready", lines.Text())
 

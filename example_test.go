@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-mp/mp"
+	"github.com/go-mp/mp/isolation"
 )
 
 // greet is a target: a top-level function, registered by passing it to
@@ -97,4 +98,38 @@ func ExampleProcess_JoinTimeout() {
 	_ = p.Kill()
 	_ = p.Join()
 	// Output: true
+}
+
+// money is the tutorial's global: Fork carries its value as of Start,
+// Spawn starts from the initial 100.
+var money = 100
+
+func init() { isolation.Inherit("money", &money) }
+
+// spend changes the child's own copy of money.
+func spend() {
+	fmt.Println("child sees", money)
+	money = 999
+}
+
+func ExampleProcess_isolation() {
+	money = 500
+	defer func() { money = 100 }()
+	for _, method := range mp.AllStartMethods() {
+		p := mp.NewProcess(spend)
+		p.StartMethod = method
+		fmt.Print(method, ": ")
+		if err := p.Start(); err != nil {
+			log.Fatal(err)
+		}
+		if err := p.Join(); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("parent still has", money)
+	}
+	// Output:
+	// spawn: child sees 100
+	// parent still has 500
+	// fork: child sees 500
+	// parent still has 500
 }

@@ -17,7 +17,7 @@ import (
 // registers its own in main.
 var targets = []any{
 	noop, sleep, fail, boom, crash, exitWith, whoAmI, tree, startFromDaemon,
-	orphanParent, spin, echoEnv, variadic, takesChan, &greeter{}, greet, speak,
+	orphanParent, spin, echoEnv, variadic, takesChan, &greeter{}, greet, speak, spend,
 }
 
 // helpers are modes in which TestMain plays another program instead of

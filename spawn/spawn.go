@@ -118,6 +118,12 @@ type Boot struct {
 	AuthKey    []byte
 
 	Globals map[string][]byte // Fork only: registered globals as of Start
+
+	// Files are the descriptors (Unix) or handle values (Windows), as the
+	// child sees them, of the files the parent passed along with the
+	// arguments: the pipes and shared memory of the connections and queues
+	// among them. Args refer to them by index.
+	Files []uint64
 }
 
 // Report is what a child sends back when its target has finished, or when it

@@ -18,6 +18,7 @@ func sampleBoot() *spawn.Boot {
 		Name: "Process-1:2", Identity: []int{1, 2}, Daemon: true, Method: "fork",
 		ParentPID: 4242, ParentName: "Process-1", AuthKey: []byte("key"),
 		Globals: map[string][]byte{"money": {9}, "empty": {}},
+		Files:   []uint64{5, 6, 1 << 40},
 	}
 }
 

@@ -127,6 +127,10 @@ func (b *Boot) MarshalBinary() ([]byte, error) {
 		w.string(n)
 		w.bytes(b.Globals[n])
 	}
+	w.uint(uint64(len(b.Files)))
+	for _, f := range b.Files {
+		w.uint(f)
+	}
 	return w.b, nil
 }
 
@@ -154,6 +158,12 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 		for range n {
 			name := r.string()
 			b.Globals[name] = r.bytes()
+		}
+	}
+	if n := r.count(1); n > 0 {
+		b.Files = make([]uint64, n)
+		for i := range b.Files {
+			b.Files[i] = r.uint()
 		}
 	}
 	return r.end()

@@ -1,0 +1,145 @@
+//go:build unix
+
+package mp
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// newInheritedFile wraps an inherited descriptor. It is made close-on-exec,
+// so that programs the child runs do not hold it, and non-blocking, so that
+// the runtime's poller serves it and read deadlines work.
+func newInheritedFile(h uintptr) *os.File {
+	unix.CloseOnExec(int(h))
+	var st unix.Stat_t
+	if unix.Fstat(int(h), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		_ = unix.SetNonblock(int(h), true)
+	}
+	return os.NewFile(h, "mp-inherited")
+}
+
+// newPipe returns a pipe. Both ends are non-blocking (os.Pipe makes them
+// so), so reads take deadlines.
+func newPipe() (r, w *os.File, err error) { return os.Pipe() }
+
+// readTimeout reads into p, waiting at most d; d < 0 waits for ever and
+// d == 0 makes one attempt. It returns errTimeout if nothing came.
+func readTimeout(f *os.File, p []byte, d time.Duration) (int, error) {
+	switch {
+	case d < 0:
+		return f.Read(p)
+	case d == 0:
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return 0, err
+		}
+		var n int
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			n, rerr = unix.Read(int(fd), p)
+			return true
+		}); err != nil {
+			return 0, err
+		}
+		switch {
+		case rerr == unix.EAGAIN:
+			return 0, errTimeout
+		case rerr != nil:
+			return 0, rerr
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+	if err := f.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return 0, err
+	}
+	n, err := f.Read(p)
+	_ = f.SetReadDeadline(time.Time{})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errTimeout
+	}
+	return n, err
+}
+
+// pollRead reports whether f has something to read (or is at end of file),
+// waiting at most d (d < 0: for ever). It reads nothing.
+func pollRead(f *os.File, d time.Duration) (bool, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	ready := func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		return err == nil && n > 0
+	}
+	if d == 0 {
+		var ok bool
+		if err := rc.Control(func(fd uintptr) { ok = ready(fd) }); err != nil {
+			return false, err
+		}
+		return ok, nil
+	}
+	if d > 0 {
+		if err := f.SetReadDeadline(time.Now().Add(d)); err != nil {
+			return false, err
+		}
+		defer f.SetReadDeadline(time.Time{})
+	}
+	// The callback returning false makes the runtime wait for the poller
+	// to report the descriptor readable (or the deadline) and call it
+	// again.
+	err = rc.Read(ready)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// pipeAvail returns how many bytes f has to read.
+func pipeAvail(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), fionread) }); err != nil {
+		return 0, err
+	}
+	return n, ierr
+}
+
+const sharedSize = 4096
+
+// newShared creates a page of memory shared with the children it is
+// passed to: an unlinked temporary file, mapped.
+func newShared() (*os.File, []byte, error) {
+	f, err := os.CreateTemp("", "mp-shared-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	_ = os.Remove(f.Name())
+	if err := f.Truncate(sharedSize); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	mem, err := mapShared(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, mem, nil
+}
+
+func mapShared(f *os.File) ([]byte, error) {
+	return unix.Mmap(int(f.Fd()), 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+}
+
+func unmapShared(mem []byte) { _ = unix.Munmap(mem) }

@@ -1,0 +1,647 @@
+package mp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// MaxQueueSize is the largest maxsize a bounded queue may have: Python's
+// SEM_VALUE_MAX on macOS. A bounded queue keeps one byte per free slot in a
+// pipe, which holds 64 KiB on every OS.
+const MaxQueueSize = 32767
+
+// Queue is a first-in, first-out queue shared by processes, like Python's
+// multiprocessing.Queue: any number of goroutines in any number of
+// processes put and get, and each item goes to exactly one Get. Items put
+// by one goroutine come out in the order they were put, wherever they are
+// got.
+//
+// A Queue is given to a child as an argument of a Process, or a field of a
+// Runner, under either start method, and can be passed on from there.
+//
+// As in Python, the items are gob-encoded as Put is called and written to a
+// pipe by a goroutine of the putting process (the feeder), so Put returns
+// at once while the queue has room. A child process waits for its feeders
+// when its target returns, before it exits; a Go program that is not a
+// child calls Close to do the same.
+//
+// The zero Queue is not usable: create queues with NewQueue.
+type Queue struct {
+	maxsize  int
+	max      int
+	joinable bool
+	simple   bool
+
+	r, w         *os.File   // the data pipe
+	rlock, wlock *tokenPipe // one reader and one writer at a time, across processes
+	slots        *tokenPipe // maxsize > 0: a token per free slot
+	done         *tokenPipe // joinable: a token when no task is unfinished
+	shf          *os.File   // the shared page
+	shared       []byte
+
+	mu     sync.Mutex
+	closed bool
+	ops    sync.WaitGroup // Puts and Gets under way, which Close waits for
+
+	feed feeder
+}
+
+// JoinableQueue is a Queue whose consumers say when they have finished
+// with each item, like Python's multiprocessing.JoinableQueue: Join waits
+// until TaskDone has been called once for every item ever put.
+type JoinableQueue struct {
+	Queue
+}
+
+// SimpleQueue is a Queue without the feeder, like Python's
+// multiprocessing.SimpleQueue: Put writes to the pipe itself, and blocks
+// while the pipe is full. It is unbounded.
+type SimpleQueue struct {
+	q Queue
+}
+
+// Offsets of the shared counters.
+const (
+	offCount      = 0 // items put and not yet got
+	offUnfinished = 8 // JoinableQueue: items put and not yet TaskDone
+)
+
+func (q *Queue) counter(off int) *atomic.Int64 {
+	return (*atomic.Int64)(unsafe.Pointer(&q.shared[off]))
+}
+
+// NewQueue returns a queue that holds at most maxsize items; a maxsize of
+// zero or less means no limit (Python's default). maxsize may not exceed
+// MaxQueueSize.
+func NewQueue(maxsize int) (*Queue, error) {
+	q := &Queue{}
+	if err := q.init(maxsize, false, false); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// NewJoinableQueue returns a JoinableQueue; maxsize is as for NewQueue.
+func NewJoinableQueue(maxsize int) (*JoinableQueue, error) {
+	q := &JoinableQueue{}
+	if err := q.init(maxsize, true, false); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// NewSimpleQueue returns a SimpleQueue.
+func NewSimpleQueue() (*SimpleQueue, error) {
+	q := &SimpleQueue{}
+	if err := q.q.init(0, false, true); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+func (q *Queue) init(maxsize int, joinable, simple bool) (err error) {
+	if maxsize > MaxQueueSize {
+		return fmt.Errorf("mp: queue maxsize %d exceeds MaxQueueSize (%d)", maxsize, MaxQueueSize)
+	}
+	q.maxsize, q.max, q.joinable, q.simple = max(maxsize, 0), DefaultMaxMessage, joinable, simple
+	var files []*os.File
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			err = fmt.Errorf("mp: creating a queue: %w", err)
+		}
+	}()
+	pipe := func(tokens int) (*tokenPipe, error) {
+		t, err := newTokenPipe(tokens)
+		if err == nil {
+			files = append(files, t.r, t.w)
+		}
+		return t, err
+	}
+	if q.r, q.w, err = newPipe(); err != nil {
+		return err
+	}
+	files = append(files, q.r, q.w)
+	if q.rlock, err = pipe(1); err != nil {
+		return err
+	}
+	if q.wlock, err = pipe(1); err != nil {
+		return err
+	}
+	if q.maxsize > 0 {
+		if q.slots, err = pipe(q.maxsize); err != nil {
+			return err
+		}
+	}
+	if joinable {
+		if q.done, err = pipe(0); err != nil {
+			return err
+		}
+	}
+	if q.shf, q.shared, err = newShared(); err != nil {
+		return err
+	}
+	q.setCleanup()
+	return nil
+}
+
+// setCleanup unmaps the shared page once q is unreachable: Close cannot,
+// as a goroutine may still be reading a counter.
+func (q *Queue) setCleanup() {
+	runtime.AddCleanup(q, unmapShared, q.shared)
+}
+
+// begin registers a Put or Get, or reports that q is closed.
+func (q *Queue) begin() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return ErrQueueClosed
+	}
+	if q.r == nil {
+		return fmt.Errorf("%w: use NewQueue", ErrQueueClosed)
+	}
+	q.ops.Add(1)
+	return nil
+}
+
+// Put puts v at the tail of the queue, waiting while a bounded queue is
+// full. v is encoded with encoding/gob before Put returns: a value gob
+// cannot encode is an error here, not in the feeder.
+func (q *Queue) Put(v any) error { return q.put(v, -1) }
+
+// PutTimeout is Put waiting at most timeout for room; then it returns
+// ErrFull. A timeout of zero or less does not wait.
+func (q *Queue) PutTimeout(v any, timeout time.Duration) error { return q.put(v, max(timeout, 0)) }
+
+// PutNoWait is Put that fails with ErrFull at once if the queue is full.
+func (q *Queue) PutNoWait(v any) error { return q.put(v, 0) }
+
+func (q *Queue) put(v any, d time.Duration) error {
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	passing.RLock()
+	b, err := encodeValue(nil, v)
+	passing.RUnlock()
+	if err != nil {
+		return err
+	}
+	if len(b) > q.max {
+		return fmt.Errorf("%w: %d bytes exceed the maximum of %d", ErrMessageTooLarge, len(b), q.max)
+	}
+	if q.slots != nil {
+		if err := q.slots.take(d); err != nil {
+			if err == errTimeout {
+				return ErrFull
+			}
+			return q.ioError(err)
+		}
+	}
+	q.counter(offCount).Add(1)
+	if q.joinable {
+		q.counter(offUnfinished).Add(1)
+	}
+	if q.simple {
+		return q.writeBatch(appendFrame(nil, b))
+	}
+	q.feed.put(q, b)
+	return nil
+}
+
+// Get removes the item at the head of the queue and decodes it into v, a
+// non-nil pointer, waiting for one if the queue is empty.
+func (q *Queue) Get(v any) error { return q.get(v, -1) }
+
+// GetTimeout is Get waiting at most timeout for an item; then it returns
+// ErrEmpty. A timeout of zero or less does not wait.
+func (q *Queue) GetTimeout(v any, timeout time.Duration) error { return q.get(v, max(timeout, 0)) }
+
+// GetNoWait is Get that fails with ErrEmpty at once if no item is waiting.
+func (q *Queue) GetNoWait(v any) error { return q.get(v, 0) }
+
+func (q *Queue) get(v any, d time.Duration) error {
+	if err := checkPointer(v); err != nil {
+		return err
+	}
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	b, err := q.receive(d)
+	if err != nil {
+		return err
+	}
+	return decodeValue(b, v)
+}
+
+// receive reads one message from the pipe, holding the read lock so that
+// a reader in another process cannot take part of it.
+func (q *Queue) receive(d time.Duration) ([]byte, error) {
+	deadline := time.Now().Add(d)
+	if err := q.rlock.take(d); err != nil {
+		if err == errTimeout {
+			return nil, ErrEmpty
+		}
+		return nil, q.ioError(err)
+	}
+	var hdr [frameHeader]byte
+	rest := time.Duration(-1)
+	if d >= 0 {
+		rest = max(time.Until(deadline), 0)
+	}
+	n, err := readTimeout(q.r, hdr[:], rest)
+	if err == nil && n < frameHeader {
+		// The header has begun to arrive; the writer wrote it whole.
+		_, err = io.ReadFull(q.r, hdr[n:])
+	}
+	var b []byte
+	if err == nil {
+		b, err = readPayload(q.r, binary.BigEndian.Uint32(hdr[:]), q.max)
+	}
+	if gerr := q.rlock.give(); err == nil && gerr != nil {
+		err = gerr
+	}
+	switch {
+	case err == errTimeout:
+		return nil, ErrEmpty
+	case errors.Is(err, ErrMessageTooLarge) || errors.Is(err, ErrBadMessage):
+		return nil, err
+	case err != nil:
+		return nil, q.ioError(err)
+	}
+	q.counter(offCount).Add(-1)
+	if q.slots != nil {
+		if err := q.slots.give(); err != nil {
+			return nil, q.ioError(err)
+		}
+	}
+	return b, nil
+}
+
+// writeBatch writes frames to the pipe. Up to PIPE_BUF bytes a write is
+// atomic; beyond, the write lock keeps other processes' frames out of it.
+func (q *Queue) writeBatch(b []byte) error {
+	if len(b) > pipeBuf {
+		if err := q.wlock.take(-1); err != nil {
+			return err
+		}
+		defer q.wlock.give()
+	}
+	_, err := q.w.Write(b)
+	return err
+}
+
+func (q *Queue) ioError(err error) error {
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) {
+		return ErrQueueClosed
+	}
+	return fmt.Errorf("mp: queue: %w", err)
+}
+
+// Qsize returns the number of items in the queue: put (and not yet got)
+// by any process, including those still in a feeder. Other processes
+// may change it at any moment.
+func (q *Queue) Qsize() int {
+	if q.shared == nil {
+		return 0
+	}
+	return int(q.counter(offCount).Load())
+}
+
+// Empty reports whether the queue holds no item (see Qsize).
+func (q *Queue) Empty() bool { return q.Qsize() <= 0 }
+
+// Full reports whether a bounded queue holds maxsize items (see Qsize).
+func (q *Queue) Full() bool { return q.maxsize > 0 && q.Qsize() >= q.maxsize }
+
+// Close says that this process will put and get no more: it waits until
+// the feeder has written what this process put, ends Gets and Puts
+// waiting in other goroutines, and releases this process's hold on the
+// queue. Other processes keep using the queue. Later calls return
+// ErrQueueClosed; closing twice is harmless.
+//
+// Like Python's close followed by join_thread, Close waits while a bounded
+// pipe is full: close a queue once its items are consumed, or its
+// consumers run.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closed || q.r == nil {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.mu.Unlock()
+	q.feed.wait()
+	// Closing the read ends ends the reads under way; their writers stay
+	// open until every Put and Get has returned its tokens.
+	readers := []*os.File{q.r, q.rlock.r, q.wlock.r}
+	writers := []*os.File{q.w, q.rlock.w, q.wlock.w, q.shf}
+	for _, t := range []*tokenPipe{q.slots, q.done} {
+		if t != nil {
+			readers, writers = append(readers, t.r), append(writers, t.w)
+		}
+	}
+	for _, f := range readers {
+		f.Close()
+	}
+	q.ops.Wait()
+	for _, f := range writers {
+		f.Close()
+	}
+	return nil
+}
+
+// TaskDone says that an item got from the queue has been dealt with. It
+// returns ErrTaskDone if called more times than items were put.
+func (q *JoinableQueue) TaskDone() error {
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	c := q.counter(offUnfinished)
+	for {
+		n := c.Load()
+		if n <= 0 {
+			return ErrTaskDone
+		}
+		if c.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				// Wake the joiners; one token is enough.
+				if avail, err := pipeAvail(q.done.r); err == nil && avail == 0 {
+					return q.done.give()
+				}
+			}
+			return nil
+		}
+	}
+}
+
+// Join waits until every item put on the queue, by any process, has been
+// got and TaskDone called for it.
+func (q *JoinableQueue) Join() error {
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	c := q.counter(offUnfinished)
+	for c.Load() > 0 {
+		// A token means the count reached zero since it was written; it
+		// may have risen again, so look, and leave the token for the
+		// other joiners.
+		if err := q.done.take(-1); err != nil {
+			return q.ioError(err)
+		}
+		if c.Load() <= 0 {
+			return q.done.give()
+		}
+	}
+	return nil
+}
+
+// Put puts v on the queue; see Queue.Put.
+func (q *SimpleQueue) Put(v any) error { return q.q.Put(v) }
+
+// Get gets an item from the queue, waiting for one; see Queue.Get.
+func (q *SimpleQueue) Get(v any) error { return q.q.Get(v) }
+
+// Empty reports whether the queue holds no item.
+func (q *SimpleQueue) Empty() bool { return q.q.Empty() }
+
+// Close releases this process's hold on the queue; see Queue.Close.
+func (q *SimpleQueue) Close() error { return q.q.Close() }
+
+// GobEncode lets Start carry q into a child; see Queue.GobEncode.
+func (q *SimpleQueue) GobEncode() ([]byte, error) { return q.q.GobEncode() }
+
+// GobDecode is GobEncode's inverse, in the child.
+func (q *SimpleQueue) GobDecode(b []byte) error { return q.q.GobDecode(b) }
+
+// GobEncode lets Start carry q into a child; it fails elsewhere, with
+// ErrNotPassable.
+func (q *Queue) GobEncode() ([]byte, error) {
+	q.mu.Lock()
+	closed := q.closed || q.r == nil
+	q.mu.Unlock()
+	if closed {
+		return nil, ErrQueueClosed
+	}
+	b := []byte{1}
+	flags := uint64(0)
+	if q.joinable {
+		flags |= 1
+	}
+	if q.simple {
+		flags |= 2
+	}
+	b = binary.AppendUvarint(b, flags)
+	b = binary.AppendUvarint(b, uint64(q.maxsize))
+	b = binary.AppendUvarint(b, uint64(q.max))
+	files := []*os.File{q.r, q.w, q.rlock.r, q.rlock.w, q.wlock.r, q.wlock.w, nil, nil, nil, nil, q.shf}
+	if q.slots != nil {
+		files[6], files[7] = q.slots.r, q.slots.w
+	}
+	if q.done != nil {
+		files[8], files[9] = q.done.r, q.done.w
+	}
+	for _, f := range files {
+		i := -1
+		if f != nil {
+			var err error
+			if i, err = passFile(f); err != nil {
+				return nil, err
+			}
+		}
+		b = binary.AppendVarint(b, int64(i))
+	}
+	return b, nil
+}
+
+// GobDecode is GobEncode's inverse, in the child.
+func (q *Queue) GobDecode(b []byte) error {
+	d := &decoder{b: b}
+	if d.byte() != 1 {
+		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
+	}
+	flags := d.uint()
+	maxsize := d.uint()
+	maxMsg := d.uint()
+	var files [11]*os.File
+	for i := range files {
+		files[i] = d.file()
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || (maxsize > 0) != (files[6] != nil) ||
+		(flags&1 != 0) != (files[8] != nil) {
+		return fmt.Errorf("%w: bad Queue", ErrBadMessage)
+	}
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 10} {
+		if files[i] == nil {
+			return fmt.Errorf("%w: bad Queue", ErrBadMessage)
+		}
+	}
+	mem, err := mapShared(files[10])
+	if err != nil {
+		return fmt.Errorf("mp: mapping a queue's shared memory: %w", err)
+	}
+	q.maxsize, q.max, q.joinable, q.simple = int(maxsize), int(maxMsg), flags&1 != 0, flags&2 != 0
+	q.r, q.w = files[0], files[1]
+	q.rlock, q.wlock = inheritedToken(files[2], files[3]), inheritedToken(files[4], files[5])
+	if files[6] != nil {
+		q.slots = inheritedToken(files[6], files[7])
+	}
+	if files[8] != nil {
+		q.done = inheritedToken(files[8], files[9])
+	}
+	q.shf, q.shared = files[10], mem
+	q.setCleanup()
+	return nil
+}
+
+// tokenPipe is a semaphore that processes share: a pipe holding one byte
+// per token. Taking reads a byte; giving writes one back.
+type tokenPipe struct {
+	r, w  *os.File
+	local chan struct{} // serialises this process's takes, which set deadlines
+}
+
+func newTokenPipe(tokens int) (*tokenPipe, error) {
+	r, w, err := newPipe()
+	if err != nil {
+		return nil, err
+	}
+	t := inheritedToken(r, w)
+	if tokens > 0 {
+		if _, err := w.Write(make([]byte, tokens)); err != nil {
+			r.Close()
+			w.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func inheritedToken(r, w *os.File) *tokenPipe {
+	return &tokenPipe{r: r, w: w, local: make(chan struct{}, 1)}
+}
+
+// take takes a token, waiting at most d (d < 0: for ever); errTimeout if
+// none came.
+func (t *tokenPipe) take(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	switch {
+	case d < 0:
+		t.local <- struct{}{}
+	case d == 0:
+		select {
+		case t.local <- struct{}{}:
+		default:
+			return errTimeout
+		}
+	default:
+		timer := time.NewTimer(d)
+		select {
+		case t.local <- struct{}{}:
+			timer.Stop()
+		case <-timer.C:
+			return errTimeout
+		}
+		d = max(time.Until(deadline), 0)
+	}
+	defer func() { <-t.local }()
+	var b [1]byte
+	n, err := readTimeout(t.r, b[:], d)
+	if n == 1 {
+		return nil
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return err
+}
+
+func (t *tokenPipe) give() error {
+	_, err := t.w.Write([]byte{0})
+	return err
+}
+
+// feeder writes the frames that Puts of this process leave, in order, from
+// a goroutine that runs while there are any.
+type feeder struct {
+	mu      sync.Mutex
+	buf     []byte
+	spare   []byte
+	running bool
+	idle    chan struct{} // closed when the goroutine has written everything
+	err     error
+}
+
+func (f *feeder) put(q *Queue, b []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buf = appendFrame(f.buf, b)
+	if !f.running {
+		f.running = true
+		f.idle = make(chan struct{})
+		feeding.Add(1)
+		go f.loop(q)
+	}
+}
+
+func (f *feeder) loop(q *Queue) {
+	defer feeding.Done()
+	for {
+		f.mu.Lock()
+		if len(f.buf) == 0 {
+			f.running = false
+			close(f.idle)
+			f.mu.Unlock()
+			return
+		}
+		batch := f.buf
+		f.buf = f.spare[:0]
+		f.mu.Unlock()
+
+		if err := q.writeBatch(batch); err != nil {
+			f.mu.Lock()
+			f.err = err
+			f.mu.Unlock()
+		}
+
+		f.mu.Lock()
+		if cap(batch) <= 1<<20 {
+			f.spare = batch[:0]
+		}
+		f.mu.Unlock()
+	}
+}
+
+// wait waits until the feeder has written everything.
+func (f *feeder) wait() {
+	f.mu.Lock()
+	idle := f.idle
+	f.mu.Unlock()
+	if idle != nil {
+		<-idle
+	}
+}
+
+// feeding counts the feeders running in this process; a child waits for
+// them before it exits.
+var feeding sync.WaitGroup
+
+// flushQueues waits for this process's feeders.
+func flushQueues() { feeding.Wait() }

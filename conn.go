@@ -187,6 +187,54 @@ func (c *Conn) RecvBytes() ([]byte, error) {
 	return b, nil
 }
 
+// RecvBytesInto receives one message into p, as Python's recv_bytes_into
+// does, and returns its length; it saves an allocation per message. A
+// message longer than p is consumed and lost, and RecvBytesInto returns
+// its length and an error wrapping ErrBufferTooShort.
+func (c *Conn) RecvBytesInto(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, ErrConnClosed
+	}
+	if c.nc == nil && c.rf == nil {
+		return 0, fmt.Errorf("%w: cannot receive on the sending end", ErrWrongEnd)
+	}
+	var r io.Reader = c.rf
+	if c.nc != nil {
+		r = c.br
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.broken != nil {
+		return 0, c.broken
+	}
+	if _, err := io.ReadFull(r, c.hdr[:]); err != nil {
+		switch {
+		case err == io.EOF:
+			return 0, io.EOF
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			c.broken = fmt.Errorf("%w: truncated frame header", ErrBadMessage)
+			return 0, c.broken
+		}
+		return 0, c.ioError("receive", err)
+	}
+	n := binary.BigEndian.Uint32(c.hdr[:])
+	if uint64(n) > uint64(len(p)) {
+		if _, err := readPayload(r, n, int(c.max.Load())); err != nil {
+			c.broken = err
+			return 0, err
+		}
+		return int(n), fmt.Errorf("%w: a message of %d bytes for a buffer of %d", ErrBufferTooShort, n, len(p))
+	}
+	if _, err := io.ReadFull(r, p[:n]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			c.broken = fmt.Errorf("%w: truncated frame", ErrBadMessage)
+			return 0, c.broken
+		}
+		return 0, c.ioError("receive", err)
+	}
+	return int(n), nil
+}
+
 // Poll reports whether a message (or end of file) is waiting to be
 // received, waiting up to timeout for one; a timeout of zero or less does
 // not wait. It consumes nothing: a message that has begun to arrive makes

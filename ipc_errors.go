@@ -17,6 +17,9 @@ var (
 	// garbage, a value of the wrong type, or a value that gob cannot
 	// encode.
 	ErrBadMessage = errors.New("mp: bad message")
+	// ErrBufferTooShort: RecvBytesInto got a message longer than its
+	// buffer.
+	ErrBufferTooShort = errors.New("mp: buffer too short")
 	// ErrFull: a Put that could not add its item in time to a full queue.
 	ErrFull = errors.New("mp: queue is full")
 	// ErrEmpty: a Get that found no item in time.

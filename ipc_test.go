@@ -549,3 +549,21 @@ func TestQueueJoinBeforeGet(t *testing.T) {
 	}
 	assert.True(t, q.Empty())
 }
+
+func TestRecvBytesInto(t *testing.T) {
+	t.Parallel()
+	r, w := pipe(t, false)
+	require.NoError(t, w.SendBytes([]byte("hello")))
+	require.NoError(t, w.SendBytes([]byte("too long for it")))
+	require.NoError(t, w.SendBytes(nil))
+	buf := make([]byte, 8)
+	n, err := r.RecvBytesInto(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(buf[:n]))
+	n, err = r.RecvBytesInto(buf)
+	assert.ErrorIs(t, err, mp.ErrBufferTooShort)
+	assert.Equal(t, 15, n)
+	n, err = r.RecvBytesInto(buf)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}

@@ -41,7 +41,7 @@ type Queue struct {
 	simple   bool
 
 	r, w         *os.File   // the data pipe
-	rlock, wlock *tokenPipe // one reader and one writer at a time, across processes
+	rlock, wlock shmLock    // one reader and one writer at a time, across processes
 	slots        *tokenPipe // maxsize > 0: a token per free slot
 	done         *tokenPipe // joinable: a token when no task is unfinished
 	shf          *os.File   // the shared page
@@ -68,10 +68,14 @@ type SimpleQueue struct {
 	q Queue
 }
 
-// Offsets of the shared counters.
+// Offsets in the shared page.
 const (
-	offCount      = 0 // items put and not yet got
-	offUnfinished = 8 // JoinableQueue: items put and not yet TaskDone
+	offCount      = 0  // items put and not yet got
+	offUnfinished = 8  // JoinableQueue: items put and not yet TaskDone
+	offRlock      = 16 // the read lock's state
+	offWlock      = 24 // the write lock's state
+	offCarryLen   = 32 // how many bytes of the next frame's header the last reader read
+	offCarry      = 40 // those bytes
 )
 
 func (q *Queue) counter(off int) *atomic.Int64 {
@@ -132,10 +136,11 @@ func (q *Queue) init(maxsize int, joinable, simple bool) (err error) {
 		return err
 	}
 	files = append(files, q.r, q.w)
-	if q.rlock, err = pipe(1); err != nil {
+	var rwait, wwait *tokenPipe
+	if rwait, err = pipe(0); err != nil {
 		return err
 	}
-	if q.wlock, err = pipe(1); err != nil {
+	if wwait, err = pipe(0); err != nil {
 		return err
 	}
 	if q.maxsize > 0 {
@@ -151,8 +156,13 @@ func (q *Queue) init(maxsize int, joinable, simple bool) (err error) {
 	if q.shf, q.shared, err = newShared(); err != nil {
 		return err
 	}
+	q.rlock, q.wlock = q.newLock(offRlock, rwait), q.newLock(offWlock, wwait)
 	q.setCleanup()
 	return nil
+}
+
+func (q *Queue) newLock(off int, wait *tokenPipe) shmLock {
+	return shmLock{state: q.counter(off), wait: wait}
 }
 
 // setCleanup unmaps the shared page once q is unreachable: Close cannot,
@@ -248,30 +258,22 @@ func (q *Queue) get(v any, d time.Duration) error {
 
 // receive reads one message from the pipe, holding the read lock so that
 // a reader in another process cannot take part of it.
+//
+// A reader reads a frame's payload and, in the same read, as much as
+// arrived of the next frame's header, up to its 4 bytes; it leaves those in
+// the shared page for the next reader, wherever it runs. So a message
+// costs one read, not two.
 func (q *Queue) receive(d time.Duration) ([]byte, error) {
 	deadline := time.Now().Add(d)
-	if err := q.rlock.take(d); err != nil {
+	if err := q.rlock.lock(d); err != nil {
 		if err == errTimeout {
 			return nil, ErrEmpty
 		}
 		return nil, q.ioError(err)
 	}
-	var hdr [frameHeader]byte
-	rest := time.Duration(-1)
-	if d >= 0 {
-		rest = max(time.Until(deadline), 0)
-	}
-	n, err := readTimeout(q.r, hdr[:], rest)
-	if err == nil && n < frameHeader {
-		// The header has begun to arrive; the writer wrote it whole.
-		_, err = io.ReadFull(q.r, hdr[n:])
-	}
-	var b []byte
-	if err == nil {
-		b, err = readPayload(q.r, binary.BigEndian.Uint32(hdr[:]), q.max)
-	}
-	if gerr := q.rlock.give(); err == nil && gerr != nil {
-		err = gerr
+	b, err := q.readLocked(d, deadline)
+	if uerr := q.rlock.unlock(); err == nil && uerr != nil {
+		err = uerr
 	}
 	switch {
 	case err == errTimeout:
@@ -290,14 +292,61 @@ func (q *Queue) receive(d time.Duration) ([]byte, error) {
 	return b, nil
 }
 
+func (q *Queue) readLocked(d time.Duration, deadline time.Time) ([]byte, error) {
+	carry := q.shared[offCarry : offCarry+frameHeader]
+	carryLen := q.counter(offCarryLen)
+	var hdr [frameHeader]byte
+	have := int(carryLen.Load())
+	if have < 0 || have > frameHeader {
+		return nil, fmt.Errorf("%w: corrupt queue state", ErrBadMessage)
+	}
+	copy(hdr[:], carry[:have])
+	if have == 0 {
+		rest := time.Duration(-1)
+		if d >= 0 {
+			rest = max(time.Until(deadline), 0)
+		}
+		n, err := readTimeout(q.r, hdr[:], rest)
+		if err != nil {
+			return nil, err
+		}
+		have = n
+	}
+	if have < frameHeader {
+		// The header has begun to arrive; its writer wrote it whole.
+		if _, err := io.ReadFull(q.r, hdr[have:]); err != nil {
+			return nil, err
+		}
+	}
+	carryLen.Store(0)
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > readChunk {
+		return readPayload(q.r, n, q.max)
+	}
+	buf := make([]byte, int(n)+frameHeader)
+	got := 0
+	for got < int(n) {
+		k, err := q.r.Read(buf[got:])
+		got += k
+		if err != nil {
+			if err == io.EOF {
+				err = fmt.Errorf("%w: truncated frame", ErrBadMessage)
+			}
+			return nil, err
+		}
+	}
+	carryLen.Store(int64(copy(carry, buf[n:got])))
+	return buf[:n:n], nil
+}
+
 // writeBatch writes frames to the pipe. Up to PIPE_BUF bytes a write is
 // atomic; beyond, the write lock keeps other processes' frames out of it.
 func (q *Queue) writeBatch(b []byte) error {
 	if len(b) > pipeBuf {
-		if err := q.wlock.take(-1); err != nil {
+		if err := q.wlock.lock(-1); err != nil {
 			return err
 		}
-		defer q.wlock.give()
+		defer q.wlock.unlock()
 	}
 	_, err := q.w.Write(b)
 	return err
@@ -346,8 +395,8 @@ func (q *Queue) Close() error {
 	q.feed.wait()
 	// Closing the read ends ends the reads under way; their writers stay
 	// open until every Put and Get has returned its tokens.
-	readers := []*os.File{q.r, q.rlock.r, q.wlock.r}
-	writers := []*os.File{q.w, q.rlock.w, q.wlock.w, q.shf}
+	readers := []*os.File{q.r, q.rlock.wait.r, q.wlock.wait.r}
+	writers := []*os.File{q.w, q.rlock.wait.w, q.wlock.wait.w, q.shf}
 	for _, t := range []*tokenPipe{q.slots, q.done} {
 		if t != nil {
 			readers, writers = append(readers, t.r), append(writers, t.w)
@@ -448,7 +497,7 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendUvarint(b, uint64(q.maxsize))
 	b = binary.AppendUvarint(b, uint64(q.max))
-	files := []*os.File{q.r, q.w, q.rlock.r, q.rlock.w, q.wlock.r, q.wlock.w, nil, nil, nil, nil, q.shf}
+	files := []*os.File{q.r, q.w, q.rlock.wait.r, q.rlock.wait.w, q.wlock.wait.r, q.wlock.wait.w, nil, nil, nil, nil, q.shf}
 	if q.slots != nil {
 		files[6], files[7] = q.slots.r, q.slots.w
 	}
@@ -499,7 +548,9 @@ func (q *Queue) GobDecode(b []byte) error {
 	}
 	q.maxsize, q.max, q.joinable, q.simple = int(maxsize), int(maxMsg), flags&1 != 0, flags&2 != 0
 	q.r, q.w = files[0], files[1]
-	q.rlock, q.wlock = inheritedToken(files[2], files[3]), inheritedToken(files[4], files[5])
+	q.shared = mem
+	q.rlock = q.newLock(offRlock, inheritedToken(files[2], files[3]))
+	q.wlock = q.newLock(offWlock, inheritedToken(files[4], files[5]))
 	if files[6] != nil {
 		q.slots = inheritedToken(files[6], files[7])
 	}
@@ -509,6 +560,49 @@ func (q *Queue) GobDecode(b []byte) error {
 	q.shf, q.shared = files[10], mem
 	q.setCleanup()
 	return nil
+}
+
+// shmLock is a lock that processes share: a futex-style state word in the
+// shared page (0 free, 1 held, 2 held and maybe wanted), so that taking a
+// free lock is one atomic operation, and a token pipe on which those who
+// want it wait (U. Drepper, "Futexes Are Tricky", mutex2). A token may
+// outlive its waiter (one that timed out): a woken waiter looks again, and
+// an unlock writes no token while one is waiting in the pipe, so they never
+// fill it.
+type shmLock struct {
+	state *atomic.Int64
+	wait  *tokenPipe
+}
+
+// lock takes the lock, waiting at most d (d < 0: for ever); errTimeout if
+// it could not.
+func (l shmLock) lock(d time.Duration) error {
+	if l.state.CompareAndSwap(0, 1) {
+		return nil
+	}
+	deadline := time.Now().Add(d)
+	for {
+		if l.state.Swap(2) == 0 {
+			return nil
+		}
+		rest := d
+		if d > 0 {
+			rest = max(time.Until(deadline), 0)
+		}
+		if err := l.wait.take(rest); err != nil {
+			return err
+		}
+	}
+}
+
+func (l shmLock) unlock() error {
+	if l.state.Swap(0) != 2 {
+		return nil
+	}
+	if n, err := pipeAvail(l.wait.r); err == nil && n > 0 {
+		return nil // a waiter will wake anyway
+	}
+	return l.wait.give()
 }
 
 // tokenPipe is a semaphore that processes share: a pipe holding one byte

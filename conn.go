@@ -253,8 +253,15 @@ func (c *Conn) Poll(timeout time.Duration) (bool, error) {
 		if c.br.Buffered() > 0 {
 			return true, nil
 		}
-		// A zero deadline would mean none: use one already past.
-		_ = c.nc.SetReadDeadline(time.Now().Add(max(timeout, time.Nanosecond)))
+		if timeout == 0 {
+			// A deadline already past would fail the read before it
+			// looks: ask the socket.
+			if ok, err := socketReadable(c.nc); err == nil {
+				return ok, nil
+			}
+			timeout = time.Millisecond
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
 		_, err := c.br.Peek(1)
 		_ = c.nc.SetReadDeadline(time.Time{})
 		var ne net.Error

@@ -5,7 +5,9 @@ package mp
 import (
 	"errors"
 	"io"
+	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -143,3 +145,25 @@ func mapShared(f *os.File) ([]byte, error) {
 }
 
 func unmapShared(mem []byte) { _ = unix.Munmap(mem) }
+
+// socketReadable reports at once whether c has bytes to read or is at end
+// of file.
+func socketReadable(c net.Conn) (bool, error) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false, errors.ErrUnsupported
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var ready bool
+	if err := rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		ready = err == nil && n > 0
+	}); err != nil {
+		return false, err
+	}
+	return ready, nil
+}

@@ -3,6 +3,7 @@ package mp
 import (
 	"errors"
 	"io"
+	"net"
 	"os"
 	"time"
 	"unsafe"
@@ -149,3 +150,7 @@ func mapShared(f *os.File) ([]byte, error) {
 }
 
 func unmapShared(mem []byte) { _ = windows.UnmapViewOfFile(uintptr(unsafe.Pointer(&mem[0]))) }
+
+// socketReadable is not implemented on Windows: Poll(0) of a socket waits
+// a millisecond instead.
+func socketReadable(net.Conn) (bool, error) { return false, errors.ErrUnsupported }

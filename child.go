@@ -104,9 +104,9 @@ func (c *child) run() {
 	}()
 
 	code, rep := c.invoke()
-	// What the target put on queues must reach their pipes before the
-	// process ends, as Python's feeder threads are joined at exit.
-	flushQueues()
+	// What the target put on queues must reach their pipes, or the
+	// parent, before the process ends.
+	rep.Spills = flushQueues()
 	Shutdown()
 	c.exit(code, rep)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -536,7 +537,9 @@ func TestJoinableQueueProcesses(t *testing.T) {
 // it before getting anything. Join must not hang, and nothing is lost.
 func TestQueueJoinBeforeGet(t *testing.T) {
 	t.Parallel()
-	t.Skip("not yet: the child waits for its feeder at exit")
+	if runtime.GOOS == "windows" {
+		t.Skip("a write to a full anonymous pipe cannot be interrupted on Windows: the child waits for its feeder there")
+	}
 	const n, size = 2000, 1000 // 2 MB, over 30 pipes' worth
 	q := newQueue(t, 0)
 	p := start(t, mp.NewProcess(flood, q, n, size))

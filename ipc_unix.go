@@ -3,6 +3,7 @@
 package mp
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -167,3 +168,97 @@ func socketReadable(c net.Conn) (bool, error) {
 	}
 	return ready, nil
 }
+
+// writeFrames writes frames to the queue's pipe and returns how many bytes
+// it wrote. It writes whole frames, up to PIPE_BUF bytes at a time, which
+// a pipe takes whole or not at all, so frames of producers in other
+// processes never land inside them; a larger frame is written alone,
+// holding the write lock. While the process exits (flushQueues), a write
+// that would wait for room stops at a frame boundary with errStopped.
+func (q *Queue) writeFrames(b []byte) (int, error) {
+	rc, err := q.w.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	written := 0
+	for written < len(b) {
+		end := groupEnd(b, written)
+		large := end-written > pipeBuf
+		if large {
+			if err := q.wlock.lock(-1); err != nil {
+				return written, err
+			}
+		}
+		n, err := writeGroup(rc, q.w, b[written:end])
+		if large {
+			_ = q.wlock.unlock()
+		}
+		written += n
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// groupEnd returns where the group of frames that starts at i ends: whole
+// frames up to pipeBuf bytes, or one larger frame.
+func groupEnd(b []byte, i int) int {
+	end := i
+	for end < len(b) {
+		n := frameHeader + int(binary.BigEndian.Uint32(b[end:]))
+		if end > i && end+n-i > pipeBuf {
+			break
+		}
+		end += n
+		if end-i > pipeBuf {
+			break
+		}
+	}
+	return end
+}
+
+func writeGroup(rc syscall.RawConn, f *os.File, g []byte) (int, error) {
+	done := 0
+	for {
+		var werr error
+		err := rc.Write(func(fd uintptr) bool {
+			for done < len(g) {
+				n, e := unix.Write(int(fd), g[done:])
+				if n > 0 {
+					done += n
+				}
+				switch {
+				case e == unix.EINTR:
+				case e == unix.EAGAIN:
+					if done == 0 && feeding.exiting.Load() {
+						werr = errStopped
+						return true
+					}
+					return false // wait for room
+				case e != nil:
+					werr = e
+					return true
+				}
+			}
+			return true
+		})
+		switch {
+		case werr != nil:
+			return done, werr
+		case err == nil:
+			return done, nil
+		case errors.Is(err, os.ErrDeadlineExceeded): // wakeWriter
+			if done == 0 {
+				return 0, errStopped
+			}
+			// Inside a large frame: it must be finished.
+			_ = f.SetWriteDeadline(time.Time{})
+		default:
+			return done, err
+		}
+	}
+}
+
+// wakeWriter makes a feeder waiting for room in f give up (see writeGroup).
+func wakeWriter(f *os.File) { _ = f.SetWriteDeadline(time.Now()) }

@@ -31,11 +31,6 @@ func newPipe() (r, w *os.File, err error) {
 	return os.NewFile(uintptr(rh), "|0"), os.NewFile(uintptr(wh), "|1"), nil
 }
 
-// pipeBuf is 0: this package does not rely on the atomicity of writes to
-// an anonymous pipe on Windows, so producers always take the write lock
-// (free when uncontended: one atomic operation).
-const pipeBuf = 0
-
 // Anonymous pipes have no read deadlines on Windows (os.ErrNoDeadline) and
 // no overlapped I/O, so a read that must time out first waits, looking
 // with PeekNamedPipe, for bytes to arrive. The look backs off from 50 µs
@@ -154,3 +149,18 @@ func unmapShared(mem []byte) { _ = windows.UnmapViewOfFile(uintptr(unsafe.Pointe
 // socketReadable is not implemented on Windows: Poll(0) of a socket waits
 // a millisecond instead.
 func socketReadable(net.Conn) (bool, error) { return false, errors.ErrUnsupported }
+
+// writeFrames writes frames to the queue's pipe, holding the write lock:
+// this package does not rely on the atomicity of writes to an anonymous
+// pipe on Windows (the lock is one atomic operation when uncontended).
+// A write to an anonymous pipe cannot be interrupted on Windows, so a
+// child exiting waits for its feeders there (see flushQueues).
+func (q *Queue) writeFrames(b []byte) (int, error) {
+	if err := q.wlock.lock(-1); err != nil {
+		return 0, err
+	}
+	defer q.wlock.unlock()
+	return q.w.Write(b)
+}
+
+func wakeWriter(*os.File) {}

@@ -329,6 +329,11 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	reportR.Close()
 	lifeline.Close()
 	p.sys.release()
+	if _, rep, _ := spawn.ParseReport(report); rep != nil && len(rep.Spills) > 0 {
+		// Queue items the child could not write: put them on their
+		// queues before Join returns.
+		adoptSpills(rep.Spills)
+	}
 
 	code := exitCode(cmd.ProcessState)
 	var err error

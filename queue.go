@@ -1,16 +1,23 @@
 package mp
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+	"weak"
+
+	"github.com/go-mp/mp/spawn"
 )
 
 // MaxQueueSize is the largest maxsize a bounded queue may have: Python's
@@ -35,6 +42,7 @@ const MaxQueueSize = 32767
 //
 // The zero Queue is not usable: create queues with NewQueue.
 type Queue struct {
+	id       [16]byte // identifies the queue across processes
 	maxsize  int
 	max      int
 	joinable bool
@@ -157,6 +165,7 @@ func (q *Queue) init(maxsize int, joinable, simple bool) (err error) {
 		return err
 	}
 	q.rlock, q.wlock = q.newLock(offRlock, rwait), q.newLock(offWlock, wwait)
+	_, _ = rand.Read(q.id[:])
 	q.setCleanup()
 	return nil
 }
@@ -165,10 +174,38 @@ func (q *Queue) newLock(off int, wait *tokenPipe) shmLock {
 	return shmLock{state: q.counter(off), wait: wait}
 }
 
-// setCleanup unmaps the shared page once q is unreachable: Close cannot,
-// as a goroutine may still be reading a counter.
+// setCleanup registers q, so that its children's spills find it, and
+// unmaps the shared page once q is unreachable: Close cannot, as a
+// goroutine may still be reading a counter.
 func (q *Queue) setCleanup() {
 	runtime.AddCleanup(q, unmapShared, q.shared)
+	queues.Lock()
+	queues.m[q.id] = weak.Make(q)
+	queues.Unlock()
+	runtime.AddCleanup(q, forgetQueue, q.id)
+}
+
+// queues finds the queues of this process by identity.
+var queues = struct {
+	sync.Mutex
+	m map[[16]byte]weak.Pointer[Queue]
+}{m: map[[16]byte]weak.Pointer[Queue]{}}
+
+func forgetQueue(id [16]byte) {
+	queues.Lock()
+	defer queues.Unlock()
+	if wp, ok := queues.m[id]; ok && wp.Value() == nil {
+		delete(queues.m, id)
+	}
+}
+
+func lookupQueue(id []byte) *Queue {
+	queues.Lock()
+	defer queues.Unlock()
+	if len(id) != 16 {
+		return nil
+	}
+	return queues.m[[16]byte(id)].Value()
 }
 
 // begin registers a Put or Get, or reports that q is closed.
@@ -224,7 +261,8 @@ func (q *Queue) put(v any, d time.Duration) error {
 		q.counter(offUnfinished).Add(1)
 	}
 	if q.simple {
-		return q.writeBatch(appendFrame(nil, b))
+		_, err := q.writeFrames(appendFrame(nil, b))
+		return err
 	}
 	q.feed.put(q, b)
 	return nil
@@ -337,19 +375,6 @@ func (q *Queue) readLocked(d time.Duration, deadline time.Time) ([]byte, error) 
 	}
 	carryLen.Store(int64(copy(carry, buf[n:got])))
 	return buf[:n:n], nil
-}
-
-// writeBatch writes frames to the pipe. Up to PIPE_BUF bytes a write is
-// atomic; beyond, the write lock keeps other processes' frames out of it.
-func (q *Queue) writeBatch(b []byte) error {
-	if len(b) > pipeBuf {
-		if err := q.wlock.lock(-1); err != nil {
-			return err
-		}
-		defer q.wlock.unlock()
-	}
-	_, err := q.w.Write(b)
-	return err
 }
 
 func (q *Queue) ioError(err error) error {
@@ -486,7 +511,7 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	if closed {
 		return nil, ErrQueueClosed
 	}
-	b := []byte{1}
+	b := append([]byte{1}, q.id[:]...)
 	flags := uint64(0)
 	if q.joinable {
 		flags |= 1
@@ -520,9 +545,11 @@ func (q *Queue) GobEncode() ([]byte, error) {
 // GobDecode is GobEncode's inverse, in the child.
 func (q *Queue) GobDecode(b []byte) error {
 	d := &decoder{b: b}
-	if d.byte() != 1 {
+	if d.byte() != 1 || len(d.b) < 16 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
+	id := [16]byte(d.b)
+	d.b = d.b[16:]
 	flags := d.uint()
 	maxsize := d.uint()
 	maxMsg := d.uint()
@@ -546,6 +573,7 @@ func (q *Queue) GobDecode(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("mp: mapping a queue's shared memory: %w", err)
 	}
+	q.id = id
 	q.maxsize, q.max, q.joinable, q.simple = int(maxsize), int(maxMsg), flags&1 != 0, flags&2 != 0
 	q.r, q.w = files[0], files[1]
 	q.shared = mem
@@ -679,7 +707,8 @@ type feeder struct {
 	buf     []byte
 	spare   []byte
 	running bool
-	idle    chan struct{} // closed when the goroutine has written everything
+	stuck   bool          // stopped at exit on a full pipe, with buf left
+	idle    chan struct{} // closed when the goroutine has stopped
 	err     error
 }
 
@@ -687,16 +716,32 @@ func (f *feeder) put(q *Queue, b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.buf = appendFrame(f.buf, b)
-	if !f.running {
+	f.start(q)
+}
+
+// putFrames adds frames that a child left (see adoptSpills).
+func (f *feeder) putFrames(q *Queue, frames []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buf = append(f.buf, frames...)
+	f.start(q)
+}
+
+// start starts the goroutine unless it runs. f.mu is held.
+func (f *feeder) start(q *Queue) {
+	if !f.running && !f.stuck {
 		f.running = true
 		f.idle = make(chan struct{})
-		feeding.Add(1)
+		feeding.Lock()
+		feeding.wg.Add(1)
+		feeding.queues[q] = struct{}{}
+		feeding.Unlock()
 		go f.loop(q)
 	}
 }
 
 func (f *feeder) loop(q *Queue) {
-	defer feeding.Done()
+	defer feeding.wg.Done()
 	for {
 		f.mu.Lock()
 		if len(f.buf) == 0 {
@@ -709,13 +754,21 @@ func (f *feeder) loop(q *Queue) {
 		f.buf = f.spare[:0]
 		f.mu.Unlock()
 
-		if err := q.writeBatch(batch); err != nil {
-			f.mu.Lock()
-			f.err = err
-			f.mu.Unlock()
-		}
+		n, err := q.writeFrames(batch)
 
 		f.mu.Lock()
+		if err == errStopped {
+			// The process is exiting and the pipe is full: leave the
+			// rest for the parent.
+			f.buf = append(batch[n:len(batch):len(batch)], f.buf...)
+			f.stuck, f.running = true, false
+			close(f.idle)
+			f.mu.Unlock()
+			return
+		}
+		if err != nil {
+			f.err = err
+		}
 		if cap(batch) <= 1<<20 {
 			f.spare = batch[:0]
 		}
@@ -733,9 +786,96 @@ func (f *feeder) wait() {
 	}
 }
 
-// feeding counts the feeders running in this process; a child waits for
-// them before it exits.
-var feeding sync.WaitGroup
+// errStopped is writeFrames's result when the process is exiting and the
+// pipe is full.
+var errStopped = errors.New("mp: feeder stopped at exit")
 
-// flushQueues waits for this process's feeders.
-func flushQueues() { feeding.Wait() }
+// feeding tracks the feeders of this process, which a child waits for, or
+// stops, before it exits.
+var feeding = struct {
+	sync.Mutex
+	wg      sync.WaitGroup
+	queues  map[*Queue]struct{}
+	exiting atomic.Bool
+}{queues: map[*Queue]struct{}{}}
+
+// flushQueues runs as a child exits. It lets each feeder write what fits
+// in its pipe; what does not fit, because no one reads, goes to a spill
+// file that the parent puts on the queue for it (adoptSpills). Python's
+// child instead waits for its feeder, and a parent that joins it before
+// getting deadlocks (bpo-29797).
+func flushQueues() []spawn.Spill {
+	feeding.exiting.Store(true)
+	feeding.Lock()
+	qs := make([]*Queue, 0, len(feeding.queues))
+	for q := range feeding.queues {
+		qs = append(qs, q)
+	}
+	feeding.Unlock()
+	for _, q := range qs {
+		wakeWriter(q.w) // a feeder waiting for room stops
+	}
+	feeding.wg.Wait()
+	var spills []spawn.Spill
+	for _, q := range qs {
+		q.feed.mu.Lock()
+		rest := q.feed.buf
+		q.feed.mu.Unlock()
+		if len(rest) == 0 {
+			continue
+		}
+		f, err := os.CreateTemp("", "mp-spill-*")
+		if err != nil {
+			continue
+		}
+		_, err = f.Write(rest)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+			continue
+		}
+		spills = append(spills, spawn.Spill{Queue: bytes.Clone(q.id[:]), Path: f.Name()})
+	}
+	return spills
+}
+
+// adoptSpills puts on their queues the items that a child could not write
+// before it exited, and removes the files. A spill for a queue this process
+// no longer holds is lost, as the child's items would be in Python.
+func adoptSpills(spills []spawn.Spill) {
+	for _, sp := range spills {
+		if filepath.Dir(sp.Path) != filepath.Clean(os.TempDir()) ||
+			!strings.HasPrefix(filepath.Base(sp.Path), "mp-spill-") {
+			continue // not a file flushQueues made
+		}
+		b, err := os.ReadFile(sp.Path)
+		os.Remove(sp.Path)
+		q := lookupQueue(sp.Queue)
+		if err != nil || q == nil || !validFrames(b) {
+			continue
+		}
+		q.mu.Lock()
+		closed := q.closed
+		q.mu.Unlock()
+		if !closed {
+			q.feed.putFrames(q, b)
+		}
+	}
+}
+
+// validFrames reports whether b is a whole number of frames.
+func validFrames(b []byte) bool {
+	for len(b) > 0 {
+		if len(b) < frameHeader {
+			return false
+		}
+		n := binary.BigEndian.Uint32(b)
+		if uint64(n) > uint64(len(b)-frameHeader) {
+			return false
+		}
+		b = b[frameHeader+int(n):]
+	}
+	return true
+}

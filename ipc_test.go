@@ -540,17 +540,27 @@ func TestQueueJoinBeforeGet(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("a write to a full anonymous pipe cannot be interrupted on Windows: the child waits for its feeder there")
 	}
-	const n, size = 2000, 1000 // 2 MB, over 30 pipes' worth
-	q := newQueue(t, 0)
-	p := start(t, mp.NewProcess(flood, q, n, size))
-	require.NoError(t, p.JoinTimeout(time.Minute))
-	for i := range n {
-		var it item
-		require.NoError(t, q.GetTimeout(&it, time.Minute))
-		require.Equal(t, i, it.N)
-		require.Len(t, it.S, size)
+	for _, tt := range []struct{ n, size int }{
+		{2000, 1000}, // small items, written whole up to PIPE_BUF at a time: 2 MB
+		{300, 10000}, // items over PIPE_BUF, each written alone once the pipe has room: 3 MB
+	} {
+		t.Run(fmt.Sprint(tt.size), func(t *testing.T) {
+			t.Parallel()
+			if tt.size > 4096 && runtime.GOOS != "linux" {
+				t.Skip("only Linux tells a pipe's room (F_GETPIPE_SZ): an item larger than PIPE_BUF that the child has begun to write is finished first")
+			}
+			q := newQueue(t, 0)
+			p := start(t, mp.NewProcess(flood, q, tt.n, tt.size))
+			require.NoError(t, p.JoinTimeout(time.Minute))
+			for i := range tt.n {
+				var it item
+				require.NoError(t, q.GetTimeout(&it, time.Minute))
+				require.Equal(t, i, it.N)
+				require.Len(t, it.S, tt.size)
+			}
+			assert.True(t, q.Empty())
+		})
 	}
-	assert.True(t, q.Empty())
 }
 
 func TestRecvBytesInto(t *testing.T) {

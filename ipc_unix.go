@@ -188,6 +188,12 @@ func (q *Queue) writeFrames(b []byte) (int, error) {
 			if err := q.wlock.lock(-1); err != nil {
 				return written, err
 			}
+			// A frame left half written could not be taken back at exit:
+			// wait until the pipe has room for all of it (where it can).
+			if err := waitRoom(q.w, end-written); err != nil {
+				_ = q.wlock.unlock()
+				return written, err
+			}
 		}
 		n, err := writeGroup(rc, q.w, b[written:end])
 		if large {
@@ -262,3 +268,26 @@ func writeGroup(rc syscall.RawConn, f *os.File, g []byte) (int, error) {
 
 // wakeWriter makes a feeder waiting for room in f give up (see writeGroup).
 func wakeWriter(f *os.File) { _ = f.SetWriteDeadline(time.Now()) }
+
+// waitRoom waits until the pipe under f can take n bytes at once, if the
+// OS tells its room (Linux) and n fits in it at all. Readers wake writers
+// only when the pipe was full, so there is no event for "room for n": it
+// looks again every few milliseconds, backing off from 50 µs to 5 ms, and
+// gives up with errStopped once the process exits.
+func waitRoom(f *os.File, n int) error {
+	pause := 50 * time.Microsecond
+	for {
+		room, ok := pipeRoom(f)
+		if !ok || room >= n {
+			return nil
+		}
+		if held, _ := pipeAvail(f); room+held < n {
+			return nil // larger than the pipe: it is written in parts
+		}
+		if feeding.exiting.Load() {
+			return errStopped
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 5*time.Millisecond)
+	}
+}

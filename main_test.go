@@ -63,14 +63,12 @@ func boom(v string) { panicky(v) }
 
 func panicky(v string) { panic("boom: " + v) }
 
-// crash dies of an unrecovered panic in a goroutine it started.
+// crash dies of an unrecovered panic in a goroutine it started. It waits
+// for ever: a deferred close of a channel would run before the crash and
+// let the target return (and the child exit with 0) first.
 func crash() {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		crashingGoroutine()
-	}()
-	<-done
+	go crashingGoroutine()
+	select {}
 }
 
 func crashingGoroutine() { panic("crash in a goroutine") }

@@ -56,7 +56,8 @@ type Queue struct {
 	shared       []byte
 
 	mu     sync.Mutex
-	closed bool
+	closing bool // Close has begun: no more Puts
+	closed  bool // and has flushed: no more Gets
 	ops    sync.WaitGroup // Puts and Gets under way, which Close waits for
 
 	feed feeder
@@ -208,11 +209,16 @@ func lookupQueue(id []byte) *Queue {
 	return queues.m[[16]byte(id)].Value()
 }
 
-// begin registers a Put or Get, or reports that q is closed.
-func (q *Queue) begin() error {
+// begin registers a Put (or anything but a Get), or reports that q is
+// closed.
+func (q *Queue) begin() error { return q.beginOp(true) }
+
+// beginOp registers an operation; a Get (put false) may still run while
+// Close waits for the feeder.
+func (q *Queue) beginOp(put bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
+	if q.closed || (put && q.closing) {
 		return ErrQueueClosed
 	}
 	if q.r == nil {
@@ -283,7 +289,7 @@ func (q *Queue) get(v any, d time.Duration) error {
 	if err := checkPointer(v); err != nil {
 		return err
 	}
-	if err := q.begin(); err != nil {
+	if err := q.beginOp(false); err != nil {
 		return err
 	}
 	defer q.ops.Done()
@@ -400,24 +406,28 @@ func (q *Queue) Empty() bool { return q.Qsize() <= 0 }
 // Full reports whether a bounded queue holds maxsize items (see Qsize).
 func (q *Queue) Full() bool { return q.maxsize > 0 && q.Qsize() >= q.maxsize }
 
-// Close says that this process will put and get no more: it waits until
-// the feeder has written what this process put, ends Gets and Puts
-// waiting in other goroutines, and releases this process's hold on the
-// queue. Other processes keep using the queue. Later calls return
-// ErrQueueClosed; closing twice is harmless.
+// Close says that this process will put and get no more. It stops Puts at
+// once, waits until the feeder has written what this process put (Gets
+// of this process go on meanwhile), then ends Gets and Puts waiting in
+// other goroutines, and releases this process's hold on the queue. Other
+// processes keep using the queue. Later calls return ErrQueueClosed;
+// closing twice is harmless.
 //
-// Like Python's close followed by join_thread, Close waits while a bounded
-// pipe is full: close a queue once its items are consumed, or its
-// consumers run.
+// Like Python's close followed by join_thread, Close waits while the pipe
+// is full and no one gets: close a queue once its items are consumed, or
+// while its consumers run.
 func (q *Queue) Close() error {
 	q.mu.Lock()
-	if q.closed || q.r == nil {
+	if q.closing || q.r == nil {
 		q.mu.Unlock()
 		return nil
 	}
-	q.closed = true
+	q.closing = true
 	q.mu.Unlock()
 	q.feed.wait()
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
 	// Closing the read ends ends the reads under way; their writers stay
 	// open until every Put and Get has returned its tokens.
 	readers := []*os.File{q.r, q.rlock.wait.r, q.wlock.wait.r}
@@ -506,7 +516,7 @@ func (q *SimpleQueue) GobDecode(b []byte) error { return q.q.GobDecode(b) }
 // ErrNotPassable.
 func (q *Queue) GobEncode() ([]byte, error) {
 	q.mu.Lock()
-	closed := q.closed || q.r == nil
+	closed := q.closing || q.r == nil
 	q.mu.Unlock()
 	if closed {
 		return nil, ErrQueueClosed
@@ -857,7 +867,7 @@ func adoptSpills(spills []spawn.Spill) {
 			continue
 		}
 		q.mu.Lock()
-		closed := q.closed
+		closed := q.closing
 		q.mu.Unlock()
 		if !closed {
 			q.feed.putFrames(q, b)

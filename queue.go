@@ -55,10 +55,10 @@ type Queue struct {
 	shf          *os.File   // the shared page
 	shared       []byte
 
-	mu     sync.Mutex
-	closing bool // Close has begun: no more Puts
-	closed  bool // and has flushed: no more Gets
-	ops    sync.WaitGroup // Puts and Gets under way, which Close waits for
+	mu      sync.Mutex
+	closing bool           // Close has begun: no more Puts
+	closed  bool           // and has flushed: no more Gets
+	ops     sync.WaitGroup // Puts and Gets under way, which Close waits for
 
 	feed feeder
 }

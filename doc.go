@@ -77,6 +77,8 @@
 //	var reply string
 //	a.Recv(&reply)
 //
+// [TypedQueue] and [RecvAs] are the typed forms.
+//
 // A Conn or a queue reaches a child as an argument of a Process, or a
 // field of a Runner, under either start method, and the child may pass it
 // on: the child inherits the pipes (descriptors 5, 6, ... on Unix,

@@ -580,3 +580,29 @@ func TestRecvBytesInto(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }
+
+// TestPollPartial: a message larger than the pipe, arriving from another
+// process, makes Poll true as it begins; Poll takes nothing and RecvBytes
+// gets it whole.
+func TestPollPartial(t *testing.T) {
+	t.Parallel()
+	a, b := pipe(t, true)
+	start(t, mp.NewProcess(echo, b))
+	require.NoError(t, b.Close())
+	big := make([]byte, 4<<20)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- a.SendBytes(big) }()
+	for range 3 {
+		ok, err := a.Poll(time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	got, err := a.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, big, got)
+	require.NoError(t, <-sent)
+	require.NoError(t, a.Close())
+}

@@ -104,6 +104,9 @@ func (c *child) run() {
 	}()
 
 	code, rep := c.invoke()
+	// What the target put on queues must reach their pipes, or the
+	// parent, before the process ends.
+	rep.Spills = flushQueues()
 	Shutdown()
 	c.exit(code, rep)
 }
@@ -119,6 +122,10 @@ func (c *child) invoke() (int, *spawn.Report) {
 	fail := func(err error) (int, *spawn.Report) {
 		return 1, &spawn.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
 	}
+	// The files passed with the arguments must be in place before the
+	// arguments and globals are decoded: connections and queues find
+	// theirs by index.
+	inheritFiles(b.Files)
 	if b.Globals != nil {
 		if err := inherit.Restore(b.Globals); err != nil {
 			return fail(err)

@@ -55,6 +55,57 @@
 // fork would copy all memory and descriptors, but Go cannot fork a running
 // multi-threaded runtime (golang/go#14767); see package isolation.
 //
+// # Pipes and queues
+//
+// Processes share no memory; they talk over a [Pipe] (two connected
+// [Conn]s), a [Queue], [JoinableQueue] or [SimpleQueue], or a connection
+// from a [Listener] and [Client]. Values travel gob-encoded (Send, Put);
+// bytes travel as they are (SendBytes), each message whole, an empty one
+// included.
+//
+//	func worker(q *mp.Queue, c *mp.Conn) error {
+//		var job string
+//		if err := q.Get(&job); err != nil { return err }
+//		return c.Send("done: " + job)
+//	}
+//
+//	q, _ := mp.NewQueue(0)
+//	a, b, _ := mp.Pipe(true)
+//	p := mp.NewProcess(worker, q, b)
+//	p.Start()
+//	q.Put("wash")
+//	var reply string
+//	a.Recv(&reply)
+//
+// [TypedQueue] and [RecvAs] are the typed forms.
+//
+// A Conn or a queue reaches a child as an argument of a Process, or a
+// field of a Runner, under either start method, and the child may pass it
+// on: the child inherits the pipes (descriptors 5, 6, ... on Unix,
+// inherited handles on Windows), which Start collects as it encodes the
+// arguments. Nothing else can encode them (ErrNotPassable).
+//
+// A queue is Python's design: a pipe, a lock each for its readers and
+// writers, and a goroutine in each producing process (the feeder) that
+// writes what Put left, in batches. The locks and the counters behind
+// Qsize live in a page of memory the processes share, so an uncontended
+// lock is one atomic operation; waiting is done on a pipe. A reader reads
+// a message and the next one's header in one read, and leaves the header
+// in the shared page for the next reader. When a child exits, what its
+// feeders cannot write to a full pipe (no one reads: its parent is
+// joining it, say) goes to its parent, which puts it on the queue before
+// Join returns: Python's child would wait for its feeder for ever
+// (bpo-29797). On Windows, where a write to an anonymous pipe cannot be
+// interrupted, the child still waits.
+//
+// A frame on a pipe or connection is a 4-byte length and the message.
+// A frame over the maximum ([DefaultMaxMessage], 64 MiB, unless
+// SetMaxMessage says otherwise), a truncated frame or garbage gives an
+// error (ErrMessageTooLarge, ErrBadMessage), and memory is allocated as the
+// bytes arrive, never on a frame's word alone. A [Listener] authenticates
+// each connection both ways with an HMAC-SHA256 challenge on the key of
+// the process tree (Process.AuthKey) before it decodes a byte.
+//
 // # Exit codes and errors
 //
 // Exit codes are Python's: 0 when the target returns (or returns a nil
@@ -105,4 +156,9 @@
 //
 // Process.Status reads the scheduler state with gopsutil; Windows reports
 // none, so a live child there is StateRunning.
+//
+// Anonymous pipes on Windows have no read deadlines, so a timed Get, Poll
+// or lock wait there looks at the pipe with PeekNamedPipe, backing off up
+// to 5 ms. A Listener on Windows uses loopback TCP (Go has no named pipes,
+// and Wine no AF_UNIX).
 package mp

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 		helpers[h]()
 		os.Exit(0)
 	}
-	mp.Main(targets...)
+	mp.Main(append(targets, ipcTargets...)...)
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")

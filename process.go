@@ -185,23 +185,32 @@ func (p *Process) Start() error {
 	if err != nil {
 		return err
 	}
-	args, err := t.encodeArgs(p.Target, p.Args)
-	if err != nil {
-		return err
-	}
 	method := p.StartMethod
 	if method == "" {
 		method = GetStartMethod()
 	}
-	var globals map[string][]byte
-	switch method {
-	case Spawn:
-	case Fork:
-		if globals, err = inherit.Snapshot(); err != nil {
+	if method != Spawn && method != Fork {
+		return fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(method))
+	}
+	// Connections and queues among the arguments (or a Runner's fields, or
+	// the Fork globals) cross as inherited files: collect them while
+	// encoding.
+	var (
+		args    []byte
+		globals map[string][]byte
+	)
+	files, err := collectFiles(func() error {
+		var err error
+		if args, err = t.encodeArgs(p.Target, p.Args); err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(method))
+		if method == Fork {
+			globals, err = inherit.Snapshot()
+		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	p.name()
 	cur := CurrentProcess()
@@ -222,12 +231,13 @@ func (p *Process) Start() error {
 		AuthKey:    key,
 		Globals:    globals,
 	}
-	return p.launch(boot)
+	return p.launch(boot, files)
 }
 
-// launch creates the pipes and the child, sends the bootstrap and starts the
-// goroutine that waits for the child. p.mu is held.
-func (p *Process) launch(boot *spawn.Boot) error {
+// launch creates the pipes and the child, passes it files (those of the
+// connections and queues among its arguments), sends the bootstrap and
+// starts the goroutine that waits for the child. p.mu is held.
+func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
 	exe, err := executable()
 	if err != nil {
 		return fmt.Errorf("mp: cannot find the program to re-execute: %w", err)
@@ -253,7 +263,8 @@ func (p *Process) launch(boot *spawn.Boot) error {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	bootH, reportH := prepareCmd(cmd, bootR, reportW)
+	bootH, reportH, fileHs := prepareCmd(cmd, bootR, reportW, files)
+	boot.Files = fileHs
 	marker := spawn.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}
 	cmd.Env = childEnv(p.Env, marker)
 
@@ -318,6 +329,11 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	reportR.Close()
 	lifeline.Close()
 	p.sys.release()
+	if _, rep, _ := spawn.ParseReport(report); rep != nil && len(rep.Spills) > 0 {
+		// Queue items the child could not write: put them on their
+		// queues before Join returns.
+		adoptSpills(rep.Spills)
+	}
 
 	code := exitCode(cmd.ProcessState)
 	var err error

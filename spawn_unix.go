@@ -15,20 +15,24 @@ import (
 )
 
 // prepareCmd passes the boot and report pipes as the child's fds 3 and 4,
-// and returns the numbers the child will see.
+// and files as fds 5, 6, ...; it returns the numbers the child will see.
 //
 // The child is put in a process group of its own, so that a Ctrl-C at the
 // terminal (SIGINT to the foreground group) reaches the parent, which
 // decides what its children get; if the parent dies of it, the children
 // follow through their lifelines. Windows does the same with
 // CREATE_NEW_PROCESS_GROUP.
-func prepareCmd(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
-	cmd.ExtraFiles = []*os.File{boot, report}
+func prepareCmd(cmd *exec.Cmd, boot, report *os.File, files []*os.File) (uintptr, uintptr, []uint64) {
+	cmd.ExtraFiles = append([]*os.File{boot, report}, files...)
+	fds := make([]uint64, len(files))
+	for i := range files {
+		fds[i] = uint64(5 + i)
+	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	return 3, 4
+	return 3, 4, fds
 }
 
 // terminateProcess sends SIGTERM through the os.Process handle (a pidfd on

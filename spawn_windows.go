@@ -29,8 +29,8 @@ type sysProc struct {
 	jobHandle windows.Handle
 }
 
-// prepareCmd passes the pipes as inherited handles, and returns the handle
-// values the child will see. os/exec's ExtraFiles
+// prepareCmd passes the pipes, and files, as inherited handles, and returns
+// the handle values the child will see. os/exec's ExtraFiles
 // is not supported on Windows (golang/go#26182); AdditionalInheritedHandles
 // goes into PROC_THREAD_ATTRIBUTE_HANDLE_LIST, so the child inherits these
 // handles and its standard handles only.
@@ -40,8 +40,16 @@ type sysProc struct {
 // directly (CREATE_NEW_PROCESS_GROUP disables Ctrl-C handling in the new
 // group; Ctrl-Break still arrives). Unix children get a process group of
 // their own for the same reason.
-func prepareCmd(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
+func prepareCmd(cmd *exec.Cmd, boot, report *os.File, files []*os.File) (uintptr, uintptr, []uint64) {
 	hs := []windows.Handle{windows.Handle(boot.Fd()), windows.Handle(report.Fd())}
+	values := make([]uint64, len(files))
+	for i, f := range files {
+		// The files of connections and queues stay inheritable while the
+		// parent holds them; Go's process creation inherits only the
+		// handles its list names, so no other child gets them.
+		hs = append(hs, windows.Handle(f.Fd()))
+		values[i] = uint64(f.Fd())
+	}
 	for _, h := range hs {
 		_ = windows.SetHandleInformation(h, windows.HANDLE_FLAG_INHERIT, windows.HANDLE_FLAG_INHERIT)
 	}
@@ -55,7 +63,7 @@ func prepareCmd(cmd *exec.Cmd, boot, report *os.File) (uintptr, uintptr) {
 	// They stay inheritable only until launch closes the parent's copies
 	// right after the start; meanwhile Go's other process creations inherit
 	// only the handles their own lists name.
-	return uintptr(hs[0]), uintptr(hs[1])
+	return uintptr(hs[0]), uintptr(hs[1]), values
 }
 
 // startCmd starts the child and puts it in a Job Object of its own before

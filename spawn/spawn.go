@@ -118,6 +118,12 @@ type Boot struct {
 	AuthKey    []byte
 
 	Globals map[string][]byte // Fork only: registered globals as of Start
+
+	// Files are the descriptors (Unix) or handle values (Windows), as the
+	// child sees them, of the files the parent passed along with the
+	// arguments: the pipes and shared memory of the connections and queues
+	// among them. Args refer to them by index.
+	Files []uint64
 }
 
 // Report is what a child sends back when its target has finished, or when it
@@ -130,6 +136,18 @@ type Report struct {
 	Stack   string // goroutine stack of the panicking goroutine
 	Guard   bool   // the child reached Start before mp.Main (Err explains)
 	Boot    bool   // the child could not run its target (Err explains)
+
+	// Spills are the queue items the child put but could not write to a
+	// full pipe before it exited: the parent puts them on the queue for
+	// it, so that a parent that joins a child before getting what it put
+	// neither hangs nor loses items (Python's bpo-29797 deadlock).
+	Spills []Spill
+}
+
+// Spill is a file of queue frames that a child left for its parent.
+type Spill struct {
+	Queue []byte // the queue's identity
+	Path  string // the file, which the parent removes
 }
 
 // WriteFrame writes one frame of the given kind.

@@ -18,6 +18,7 @@ func sampleBoot() *spawn.Boot {
 		Name: "Process-1:2", Identity: []int{1, 2}, Daemon: true, Method: "fork",
 		ParentPID: 4242, ParentName: "Process-1", AuthKey: []byte("key"),
 		Globals: map[string][]byte{"money": {9}, "empty": {}},
+		Files:   []uint64{5, 6, 1 << 40},
 	}
 }
 
@@ -66,7 +67,7 @@ func TestParseReport(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	require.NoError(t, spawn.WriteFrame(&buf, spawn.KindStarted, nil))
-	rep := &spawn.Report{Code: 1, Panic: "boom", Stack: "goroutine 1"}
+	rep := &spawn.Report{Code: 1, Panic: "boom", Stack: "goroutine 1", Spills: []spawn.Spill{{Queue: []byte{1}, Path: "p"}}}
 	require.NoError(t, spawn.WriteReport(&buf, rep))
 	buf.WriteString("fatal error: all goroutines are asleep")
 	started, got, crash := spawn.ParseReport(buf.Bytes())
@@ -117,7 +118,8 @@ func FuzzBoot(f *testing.F) {
 
 // FuzzReport is FuzzBoot for the child's report.
 func FuzzReport(f *testing.F) {
-	good, _ := (&spawn.Report{Code: -15, Err: "e", Panic: "p", Stack: "s", Guard: true}).MarshalBinary()
+	good, _ := (&spawn.Report{Code: -15, Err: "e", Panic: "p", Stack: "s", Guard: true,
+		Spills: []spawn.Spill{{Queue: []byte("q"), Path: "/tmp/x"}}}).MarshalBinary()
 	f.Add(good)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var r spawn.Report

@@ -127,6 +127,10 @@ func (b *Boot) MarshalBinary() ([]byte, error) {
 		w.string(n)
 		w.bytes(b.Globals[n])
 	}
+	w.uint(uint64(len(b.Files)))
+	for _, f := range b.Files {
+		w.uint(f)
+	}
 	return w.b, nil
 }
 
@@ -156,6 +160,12 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 			b.Globals[name] = r.bytes()
 		}
 	}
+	if n := r.count(1); n > 0 {
+		b.Files = make([]uint64, n)
+		for i := range b.Files {
+			b.Files[i] = r.uint()
+		}
+	}
 	return r.end()
 }
 
@@ -169,6 +179,11 @@ func (r *Report) MarshalBinary() ([]byte, error) {
 	w.string(r.Stack)
 	w.bool(r.Guard)
 	w.bool(r.Boot)
+	w.uint(uint64(len(r.Spills)))
+	for _, sp := range r.Spills {
+		w.bytes(sp.Queue)
+		w.string(sp.Path)
+	}
 	return w.b, nil
 }
 
@@ -183,5 +198,12 @@ func (r *Report) UnmarshalBinary(p []byte) error {
 	r.Stack = rd.string()
 	r.Guard = rd.bool()
 	r.Boot = rd.bool()
+	if n := rd.count(2); n > 0 {
+		r.Spills = make([]Spill, n)
+		for i := range r.Spills {
+			r.Spills[i].Queue = rd.bytes()
+			r.Spills[i].Path = rd.string()
+		}
+	}
 	return rd.end()
 }

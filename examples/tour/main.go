@@ -1,7 +1,7 @@
 // Command tour walks through the Python multiprocessing tutorial with mp,
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
-// main guard and the process object's methods. Each step says in a line or
+// main guard, the process object's methods, and queues and pipes. Each step says in a line or
 // two what it shows, then runs the same code as the example of that name
 // under examples/, with shorter sleeps. It takes a few seconds.
 //
@@ -84,6 +84,12 @@ var steps = []step{
 		"The process object",
 		"Names, PIDs, the current and parent process, IsAlive, the scheduler's state, Terminate and the exit code.",
 		tutorial.Methods,
+	},
+	{
+		"IPC: queues and pipes",
+		"Processes share no memory, so they talk: producers put jobs on an mp.Queue and a consumer process\n" +
+			"gets them, each producer's in order; then the parent and a child play ping-pong over an mp.Pipe.",
+		func() error { return tutorial.IPC(tutorial.IPCConfig{Producers: 2, Items: 100, Rounds: 3}) },
 	},
 }
 

@@ -42,6 +42,8 @@ func TestTour(t *testing.T) {
 		{"Isolation", `parent \(fork\) after join: money = 100`, `child \(fork\): savings = 500`, `child \(spawn\): savings = 100`},
 		{"The main guard", `package tutorial: init\(\) ran`, `no guard: errors\.Is\(err, mp\.ErrMainGuard\) = true`},
 		{"The process object", `default name: Process-\d+`, `after JoinTimeout: IsAlive\(\) = false, ExitCode\(\) = -15`},
+		{"IPC: queues and pipes", `consumer: got 200 jobs from 2 producers, each producer's in order`,
+			`the sum of their numbers is 10100`, `main: sent "ping 3", got "pong 3"`, `child: the parent closed the pipe`},
 	}
 	at := 0
 	for i, step := range want {
@@ -64,7 +66,7 @@ func TestTour(t *testing.T) {
 		}
 		assert.NotContains(t, out[at:end], fmt.Sprintf("Step %d failed: ", i+1))
 	}
-	m := regexp.MustCompile(`\nTour complete: 8 steps in (\S+)\.\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`\nTour complete: 9 steps in (\S+)\.\n$`).FindStringSubmatch(out)
 	require.NotNil(t, m, "closing line")
 	assert.Less(t, r.Elapsed, 50*time.Second, "well under a minute, even on a loaded machine")
 }

@@ -17,6 +17,7 @@ func init() {
 	mp.Register(
 		udpServer, timeServer, burn, runProc, &MyProcess{}, sleeper,
 		changeMoney, showSavings, guardChild, identify, sleepFor, spinFor,
+		produce, consume, pong,
 	)
 	traceInit("init()")
 	if os.Getenv(NoGuardEnv) != "" {

@@ -1,0 +1,75 @@
+package mp
+
+import (
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Connections and queues cross into a child as inherited files. Start
+// encodes the arguments with encoding/gob, which gives an encoder no
+// context, so Start opens a collection under passing's write lock, the
+// GobEncode methods of Conn and Queue add their files to it and encode
+// only indices, and Start passes the files to the child (as fds 5, 6, ...
+// on Unix, as inherited handles on Windows). The child installs them
+// before it decodes its arguments, and GobDecode maps the indices back.
+// Send and Put hold passing's read lock while they encode, so that a
+// value they carry can never land in a collection.
+var passing struct {
+	sync.RWMutex
+	active bool
+	files  []*os.File
+	index  map[*os.File]int
+}
+
+// collectFiles runs encode with a collection open and returns the files
+// it collected.
+func collectFiles(encode func() error) ([]*os.File, error) {
+	passing.Lock()
+	defer passing.Unlock()
+	passing.active, passing.files, passing.index = true, nil, map[*os.File]int{}
+	err := encode()
+	files := passing.files
+	passing.active, passing.files, passing.index = false, nil, nil
+	return files, err
+}
+
+// passFile adds f to the open collection and returns its index. Only
+// GobEncode methods call it, on the goroutine that runs collectFiles.
+func passFile(f *os.File) (int, error) {
+	if !passing.active {
+		return 0, fmt.Errorf("%w: connections and queues can only be carried to a child, as an argument of Process or a field of a Runner",
+			ErrNotPassable)
+	}
+	if i, ok := passing.index[f]; ok {
+		return i, nil
+	}
+	passing.files = append(passing.files, f)
+	passing.index[f] = len(passing.files) - 1
+	return len(passing.files) - 1, nil
+}
+
+// inherited holds the files a child was given, by index.
+var inherited struct {
+	sync.Mutex
+	files []*os.File
+}
+
+// inheritFiles installs the files named in the bootstrap.
+func inheritFiles(hs []uint64) {
+	inherited.Lock()
+	defer inherited.Unlock()
+	for _, h := range hs {
+		inherited.files = append(inherited.files, newInheritedFile(uintptr(h)))
+	}
+}
+
+// inheritedFile returns the i-th inherited file.
+func inheritedFile(i int) (*os.File, error) {
+	inherited.Lock()
+	defer inherited.Unlock()
+	if i < 0 || i >= len(inherited.files) || inherited.files[i] == nil {
+		return nil, fmt.Errorf("%w: file %d was not passed to this process", ErrNotPassable, i)
+	}
+	return inherited.files[i], nil
+}

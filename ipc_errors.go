@@ -1,0 +1,41 @@
+package mp
+
+import "errors"
+
+// Errors of connections and queues, compared with errors.Is.
+var (
+	// ErrConnClosed: use of a Conn after its Close.
+	ErrConnClosed = errors.New("mp: connection is closed")
+	// ErrWrongEnd: Send on the receiving end of a one-way pipe, or Recv
+	// or Poll on its sending end.
+	ErrWrongEnd = errors.New("mp: wrong end of a one-way pipe")
+	// ErrMessageTooLarge: a message over the configured maximum, sent or
+	// announced by a frame's length. A Conn that received such a frame is
+	// out of step with its peer: later receives return the same error.
+	ErrMessageTooLarge = errors.New("mp: message too large")
+	// ErrBadMessage: a message that cannot be decoded: a truncated frame,
+	// garbage, a value of the wrong type, or a value that gob cannot
+	// encode.
+	ErrBadMessage = errors.New("mp: bad message")
+	// ErrBufferTooShort: RecvBytesInto got a message longer than its
+	// buffer.
+	ErrBufferTooShort = errors.New("mp: buffer too short")
+	// ErrFull: a Put that could not add its item in time to a full queue.
+	ErrFull = errors.New("mp: queue is full")
+	// ErrEmpty: a Get that found no item in time.
+	ErrEmpty = errors.New("mp: queue is empty")
+	// ErrQueueClosed: use of a Queue after its Close.
+	ErrQueueClosed = errors.New("mp: queue is closed")
+	// ErrTaskDone: TaskDone called more times than items were put.
+	ErrTaskDone = errors.New("mp: TaskDone called too many times")
+	// ErrNotPassable: a Conn or Queue encoded other than by Start, or a
+	// connection that cannot cross into a child (one from a Listener or
+	// Client).
+	ErrNotPassable = errors.New("mp: cannot pass this to another process")
+	// ErrAuth: a connection whose peer failed the authentication
+	// challenge, or refused ours.
+	ErrAuth = errors.New("mp: authentication failed")
+)
+
+// errTimeout is readTimeout's result when nothing came in time.
+var errTimeout = errors.New("mp: timeout")

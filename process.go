@@ -328,7 +328,6 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	}
 	reportR.Close()
 	lifeline.Close()
-	p.sys.release()
 	if _, rep, _ := spawn.ParseReport(report); rep != nil && len(rep.Spills) > 0 {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
@@ -347,6 +346,9 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	if p.state == stateStarted {
 		p.state = stateExited
 	}
+	// Under the lock, and after the state says exited, so that Terminate
+	// and Kill never use a handle released here.
+	p.sys.release()
 	close(p.done)
 	p.mu.Unlock()
 }

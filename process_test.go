@@ -243,6 +243,32 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// TestTerminateWhileExiting ends children as they exit by themselves: a
+// Terminate or Kill that races the exit must not fail (an exited child is
+// a no-op), nor use a handle the waiter has released.
+func TestTerminateWhileExiting(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		p := start(t, mp.NewProcess(noop))
+		end := p.Terminate
+		if i%2 == 1 {
+			end = p.Kill
+		}
+	loop:
+		for {
+			select {
+			case <-p.Done():
+				break loop
+			default:
+				require.NoError(t, end())
+			}
+		}
+		code, exited := p.ExitCode()
+		require.True(t, exited)
+		assert.Contains(t, []int{0, -15, -9}, code)
+	}
+}
+
 func TestMisuse(t *testing.T) {
 	t.Parallel()
 	p := mp.NewProcess(sleep, time.Hour)

@@ -122,12 +122,21 @@ func (s sysProc) release() {
 // terminateProcess ends the child with TerminateProcess and an exit code
 // that ExitCode reports as -15; what the child started dies with it, as its
 // own children are in jobs that close with it.
-func terminateProcess(_ *os.Process, s sysProc) error {
-	return windows.TerminateProcess(s.process, terminateCode)
-}
+func terminateProcess(_ *os.Process, s sysProc) error { return s.end(terminateCode) }
 
-func killProcess(_ *os.Process, s sysProc) error {
-	return windows.TerminateProcess(s.process, killCode)
+func killProcess(_ *os.Process, s sysProc) error { return s.end(killCode) }
+
+// end terminates the child with code. A child that has exited but is not
+// yet reaped makes TerminateProcess fail with ERROR_ACCESS_DENIED: that is
+// os.ErrProcessDone, which the callers treat as done.
+func (s sysProc) end(code uint32) error {
+	err := windows.TerminateProcess(s.process, code)
+	if err != nil {
+		if ev, werr := windows.WaitForSingleObject(s.process, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
+			return os.ErrProcessDone
+		}
+	}
+	return err
 }
 
 func exitCode(ps *os.ProcessState) int {

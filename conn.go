@@ -314,17 +314,7 @@ func (c *Conn) GobEncode() ([]byte, error) {
 	}
 	b := []byte{1}
 	b = binary.AppendUvarint(b, uint64(c.max.Load()))
-	for _, f := range []*os.File{c.rf, c.wf} {
-		i := -1
-		if f != nil {
-			var err error
-			if i, err = passFile(f); err != nil {
-				return nil, err
-			}
-		}
-		b = binary.AppendVarint(b, int64(i))
-	}
-	return b, nil
+	return appendFiles(b, c.rf, c.wf)
 }
 
 // GobDecode is GobEncode's inverse, in the child.

@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"sync"
@@ -72,4 +73,21 @@ func inheritedFile(i int) (*os.File, error) {
 		return nil, fmt.Errorf("%w: file %d was not passed to this process", ErrNotPassable, i)
 	}
 	return inherited.files[i], nil
+}
+
+// appendFiles hands files to the child being started and appends their
+// indices in its inherited files (-1 for nil) to b: how a Conn or a queue
+// encodes its pipes.
+func appendFiles(b []byte, files ...*os.File) ([]byte, error) {
+	for _, f := range files {
+		i := -1
+		if f != nil {
+			var err error
+			if i, err = passFile(f); err != nil {
+				return nil, err
+			}
+		}
+		b = binary.AppendVarint(b, int64(i))
+	}
+	return b, nil
 }

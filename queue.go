@@ -539,17 +539,7 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	if q.done != nil {
 		files[8], files[9] = q.done.r, q.done.w
 	}
-	for _, f := range files {
-		i := -1
-		if f != nil {
-			var err error
-			if i, err = passFile(f); err != nil {
-				return nil, err
-			}
-		}
-		b = binary.AppendVarint(b, int64(i))
-	}
-	return b, nil
+	return appendFiles(b, files...)
 }
 
 // GobDecode is GobEncode's inverse, in the child.

@@ -265,7 +265,12 @@ func TestTerminateWhileExiting(t *testing.T) {
 		}
 		code, exited := p.ExitCode()
 		require.True(t, exited)
-		assert.Contains(t, []int{0, -15, -9}, code)
+		// 0 if the child finished first, else killed by a signal. Not
+		// always -15: a Go program hit by a storm of SIGTERMs while it dies
+		// of the first one sometimes dies of SIGSEGV in the runtime's
+		// signal forwarding (seen as -11 here; one or two Terminates always
+		// give -15).
+		assert.True(t, code == 0 || code == -15 || code == -11 || code == -9, "exit code %d", code)
 	}
 }
 

@@ -55,9 +55,8 @@ func (e *ExitError) Error() string {
 func (e *ExitError) Unwrap() error { return e.cause }
 
 // exitError builds Join's error from the exit code and what the child wrote
-// on its report pipe; nil for a clean exit.
-func exitError(name string, pid, code int, report []byte) error {
-	started, rep, crash := spawn.ParseReport(report)
+// on its report pipe (see spawn.ParseReport); nil for a clean exit.
+func exitError(name string, pid, code int, started bool, rep *spawn.Report, crash string) error {
 	e := &ExitError{Name: name, PID: pid, Code: code, Output: crash}
 	if rep != nil {
 		e.Err, e.ErrType, e.Panic, e.Stack = rep.Err, rep.ErrType, rep.Panic, rep.Stack

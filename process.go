@@ -328,7 +328,8 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	}
 	reportR.Close()
 	lifeline.Close()
-	if _, rep, _ := spawn.ParseReport(report); rep != nil && len(rep.Spills) > 0 {
+	started, rep, crash := spawn.ParseReport(report)
+	if rep != nil && len(rep.Spills) > 0 {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
 		adoptSpills(rep.Spills)
@@ -339,7 +340,7 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	if cmd.ProcessState == nil {
 		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, werr)
 	} else {
-		err = exitError(p.Name, p.pid, code, report)
+		err = exitError(p.Name, p.pid, code, started, rep, crash)
 	}
 	p.mu.Lock()
 	p.code, p.err = code, err

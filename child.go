@@ -9,14 +9,14 @@ import (
 	"sync"
 
 	"github.com/go-mp/mp/internal/inherit"
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // child is the bootstrap state of a process that its parent started.
 type child struct {
 	boot   *os.File // boot pipe: bootstrap, then the lifeline
 	report *os.File // report pipe
-	b      *spawn.Boot
+	b      *bootstrap.Boot
 
 	sendOnce sync.Once // the guard report is sent once
 }
@@ -33,13 +33,13 @@ var childState struct {
 // died before sending the work, say).
 func detectChild() (*child, error) {
 	childState.once.Do(func() {
-		v, ok := os.LookupEnv(spawn.EnvVar)
+		v, ok := os.LookupEnv(bootstrap.EnvVar)
 		if !ok {
 			return
 		}
 		// The marker is for this process alone, not for programs it runs.
-		os.Unsetenv(spawn.EnvVar)
-		m, err := spawn.ParseMarker(v)
+		os.Unsetenv(bootstrap.EnvVar)
+		m, err := bootstrap.ParseMarker(v)
 		if err != nil {
 			return // a stray marker: not a child
 		}
@@ -49,7 +49,7 @@ func detectChild() (*child, error) {
 		}
 		b, err := readBoot(boot, m.Nonce)
 		if err != nil {
-			if errors.Is(err, spawn.ErrBadFrame) || errors.Is(err, spawn.ErrNonce) {
+			if errors.Is(err, bootstrap.ErrBadFrame) || errors.Is(err, bootstrap.ErrNonce) {
 				// Someone else's pipe: not a child.
 				boot.Close()
 				report.Close()
@@ -78,7 +78,7 @@ func checkGuard() error {
 		return nil
 	}
 	c.sendOnce.Do(func() {
-		_ = spawn.WriteReport(c.report, &spawn.Report{Code: 1, Err: ErrMainGuard.Error(), Guard: true})
+		_ = bootstrap.WriteReport(c.report, &bootstrap.Report{Code: 1, Err: ErrMainGuard.Error(), Guard: true})
 	})
 	return ErrMainGuard
 }
@@ -111,16 +111,16 @@ func (c *child) run() {
 	c.exit(code, rep)
 }
 
-func (c *child) exit(code int, rep *spawn.Report) {
-	_ = spawn.WriteReport(c.report, rep)
+func (c *child) exit(code int, rep *bootstrap.Report) {
+	_ = bootstrap.WriteReport(c.report, rep)
 	os.Exit(code)
 }
 
 // invoke runs the target, turning its outcome into an exit code and report.
-func (c *child) invoke() (int, *spawn.Report) {
+func (c *child) invoke() (int, *bootstrap.Report) {
 	b := c.b
-	fail := func(err error) (int, *spawn.Report) {
-		return 1, &spawn.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
+	fail := func(err error) (int, *bootstrap.Report) {
+		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
 	}
 	// The files passed with the arguments must be in place before the
 	// arguments and globals are decoded: connections and queues find
@@ -152,15 +152,15 @@ func (c *child) invoke() (int, *spawn.Report) {
 		}
 		run = func() error { return t.call(in) }
 	}
-	_ = spawn.WriteFrame(c.report, spawn.KindStarted, nil)
+	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)
 	panicked, value, stack, err := protect(run)
 	switch {
 	case panicked:
-		return 1, &spawn.Report{Code: 1, Panic: value, Stack: stack}
+		return 1, &bootstrap.Report{Code: 1, Panic: value, Stack: stack}
 	case err != nil:
-		return 1, &spawn.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err)}
+		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err)}
 	}
-	return 0, &spawn.Report{}
+	return 0, &bootstrap.Report{}
 }
 
 // protect runs f, recovering a panic with the panicking goroutine's stack.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-mp/mp/internal/inherit"
 	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // Process runs a target in a child process, like Python's
@@ -218,7 +219,7 @@ func (p *Process) Start() error {
 	if key == nil {
 		key = cur.AuthKey
 	}
-	boot := &spawn.Boot{
+	boot := &bootstrap.Boot{
 		Nonce:      newNonce(),
 		Target:     t.name,
 		Args:       args,
@@ -237,10 +238,10 @@ func (p *Process) Start() error {
 // launch creates the pipes and the child, passes it files (those of the
 // connections and queues among its arguments), sends the bootstrap and
 // starts the goroutine that waits for the child. p.mu is held.
-func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
-	exe, err := executable()
+func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
+	exe, err := spawn.Executable()
 	if err != nil {
-		return fmt.Errorf("mp: cannot find the program to re-execute: %w", err)
+		return err
 	}
 	bootR, bootW, err := os.Pipe()
 	if err != nil {
@@ -265,7 +266,7 @@ func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
 	}
 	bootH, reportH, fileHs := prepareCmd(cmd, bootR, reportW, files)
 	boot.Files = fileHs
-	marker := spawn.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}
+	marker := bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}
 	cmd.Env = childEnv(p.Env, marker)
 
 	sys, err := startCmd(cmd)
@@ -281,7 +282,7 @@ func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
 	p.state = stateStarted
 	p.doneChan()
 
-	if werr := spawn.WriteBoot(bootW, boot); werr != nil {
+	if werr := bootstrap.WriteBoot(bootW, boot); werr != nil {
 		// The child cannot run without its bootstrap: end it, and report
 		// why from Start rather than leave a half-started process.
 		_ = cmd.Process.Kill()
@@ -299,21 +300,27 @@ func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
 // child has exited; only a descendant that leaked the pipe keeps it open.
 const reportGrace = 2 * time.Second
 
-// maxReport bounds what is read from the report pipe: a report and a crash
-// dump of all goroutines.
-const maxReport = 16 << 20
+// maxCrash bounds the crash output kept from the report pipe: a dump of
+// all goroutines. The report itself is read whole.
+const maxCrash = 16 << 20
+
+// childReport is what the waiter read from the report pipe.
+type childReport struct {
+	started bool
+	rep     *bootstrap.Report
+	crash   string
+}
 
 // wait waits for the child, collects its report and records its exit.
 func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
-	got := make(chan []byte, 1)
+	got := make(chan childReport, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(reportR, maxReport))
-		// Drain the rest, so that a child with more to say never blocks.
-		_, _ = io.Copy(io.Discard, reportR)
-		got <- b
+		var r childReport
+		r.started, r.rep, r.crash, _ = bootstrap.ReadReport(reportR, maxCrash)
+		got <- r
 	}()
 	werr := cmd.Wait()
-	var report []byte
+	var report childReport
 	select {
 	case report = <-got:
 	case <-time.After(reportGrace):
@@ -328,7 +335,7 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	}
 	reportR.Close()
 	lifeline.Close()
-	started, rep, crash := spawn.ParseReport(report)
+	started, rep, crash := report.started, report.rep, report.crash
 	if rep != nil && len(rep.Spills) > 0 {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
@@ -572,20 +579,18 @@ func (p *Process) String() string {
 }
 
 // childEnv is env (nil: ours) without any stray marker, plus the marker.
-func childEnv(env []string, m spawn.Marker) []string {
+func childEnv(env []string, m bootstrap.Marker) []string {
 	if env == nil {
 		env = os.Environ()
 	}
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, spawn.EnvVar+"=") {
+		if !strings.HasPrefix(kv, bootstrap.EnvVar+"=") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, spawn.EnvVar+"="+m.String())
+	return append(out, bootstrap.EnvVar+"="+m.String())
 }
-
-var executable = sync.OnceValues(os.Executable)
 
 func newNonce() string {
 	return fmt.Sprintf("%x", newAuthKey()[:16])

@@ -17,7 +17,7 @@ import (
 	"unsafe"
 	"weak"
 
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // MaxQueueSize is the largest maxsize a bounded queue may have: Python's
@@ -804,7 +804,7 @@ var feeding = struct {
 // file that the parent puts on the queue for it (adoptSpills). Python's
 // child instead waits for its feeder, and a parent that joins it before
 // getting deadlocks (bpo-29797).
-func flushQueues() []spawn.Spill {
+func flushQueues() []bootstrap.Spill {
 	feeding.exiting.Store(true)
 	feeding.Lock()
 	qs := make([]*Queue, 0, len(feeding.queues))
@@ -816,7 +816,7 @@ func flushQueues() []spawn.Spill {
 		wakeWriter(q.w) // a feeder waiting for room stops
 	}
 	feeding.wg.Wait()
-	var spills []spawn.Spill
+	var spills []bootstrap.Spill
 	for _, q := range qs {
 		q.feed.mu.Lock()
 		rest := q.feed.buf
@@ -836,7 +836,7 @@ func flushQueues() []spawn.Spill {
 			os.Remove(f.Name())
 			continue
 		}
-		spills = append(spills, spawn.Spill{Queue: bytes.Clone(q.id[:]), Path: f.Name()})
+		spills = append(spills, bootstrap.Spill{Queue: bytes.Clone(q.id[:]), Path: f.Name()})
 	}
 	return spills
 }
@@ -844,7 +844,7 @@ func flushQueues() []spawn.Spill {
 // adoptSpills puts on their queues the items that a child could not write
 // before it exited, and removes the files. A spill for a queue this process
 // no longer holds is lost, as the child's items would be in Python.
-func adoptSpills(spills []spawn.Spill) {
+func adoptSpills(spills []bootstrap.Spill) {
 	for _, sp := range spills {
 		if filepath.Dir(sp.Path) != filepath.Clean(os.TempDir()) ||
 			!strings.HasPrefix(filepath.Base(sp.Path), "mp-spill-") {

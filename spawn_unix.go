@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // prepareCmd passes the boot and report pipes as the child's fds 3 and 4,
@@ -54,7 +54,7 @@ func exitCode(ps *os.ProcessState) int {
 
 // childFiles opens the pipes the marker names, checking that they are
 // pipes this process inherited.
-func childFiles(m spawn.Marker) (boot, report *os.File, err error) {
+func childFiles(m bootstrap.Marker) (boot, report *os.File, err error) {
 	fds := [2]int{int(m.Boot), int(m.Report)}
 	for _, fd := range fds {
 		var st unix.Stat_t
@@ -78,8 +78,8 @@ func childFiles(m spawn.Marker) (boot, report *os.File, err error) {
 // else's pipe waits this long.
 const bootTimeout = time.Minute
 
-func readBoot(f *os.File, nonce string) (*spawn.Boot, error) {
+func readBoot(f *os.File, nonce string) (*bootstrap.Boot, error) {
 	_ = f.SetReadDeadline(time.Now().Add(bootTimeout))
 	defer f.SetReadDeadline(time.Time{})
-	return spawn.ReadBoot(f, nonce)
+	return bootstrap.ReadBoot(f, nonce)
 }

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // Exit codes that Terminate and Kill give a Windows child, so that ExitCode
@@ -154,7 +154,7 @@ func exitCode(ps *os.ProcessState) int {
 
 // childFiles opens the pipes the marker names, checking that they are
 // pipes, and makes them non-inheritable for the programs the child starts.
-func childFiles(m spawn.Marker) (boot, report *os.File, err error) {
+func childFiles(m bootstrap.Marker) (boot, report *os.File, err error) {
 	hs := [2]windows.Handle{windows.Handle(m.Boot), windows.Handle(m.Report)}
 	for _, h := range hs {
 		if t, err := windows.GetFileType(h); err != nil || t != windows.FILE_TYPE_PIPE {
@@ -169,6 +169,6 @@ func childFiles(m spawn.Marker) (boot, report *os.File, err error) {
 
 // readBoot reads the bootstrap. Anonymous pipes on Windows have no read
 // deadlines; a stray marker is caught by the pipe-type check.
-func readBoot(f *os.File, nonce string) (*spawn.Boot, error) {
-	return spawn.ReadBoot(f, nonce)
+func readBoot(f *os.File, nonce string) (*bootstrap.Boot, error) {
+	return bootstrap.ReadBoot(f, nonce)
 }

@@ -1,6 +1,8 @@
 package mp
 
 import (
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"reflect"
@@ -8,8 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-
-	"github.com/go-mp/mp/spawn"
 )
 
 // Runner is implemented by a Target written in the style of a Python
@@ -152,7 +152,7 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 		if !hasExportedFields(v.Type()) {
 			return nil, nil // nothing to carry; gob refuses such types
 		}
-		b, err := spawn.Encode(boxValue(v).Interface())
+		b, err := gobEncode(boxValue(v).Interface())
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot encode the fields of %T: %w", ErrArgs, value, err)
 		}
@@ -166,7 +166,7 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 	for i, v := range in {
 		box.Field(i).Set(v)
 	}
-	b, err := spawn.Encode(box.Interface())
+	b, err := gobEncode(box.Interface())
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot encode arguments of %s: %w", ErrArgs, t.display(), err)
 	}
@@ -231,7 +231,7 @@ func (t *target) decodeArgs(b []byte) ([]reflect.Value, error) {
 		return nil, nil
 	}
 	box := reflect.New(argsType(ft))
-	if err := spawn.Decode(b, box.Interface()); err != nil {
+	if err := gobDecode(b, box.Interface()); err != nil {
 		return nil, err
 	}
 	in := make([]reflect.Value, ft.NumIn())
@@ -263,7 +263,7 @@ func (t *target) newRunner(b []byte) (Runner, error) {
 	p := reflect.New(t.typ)
 	if b != nil {
 		box := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: t.typ}}))
-		if err := spawn.Decode(b, box.Interface()); err != nil {
+		if err := gobDecode(b, box.Interface()); err != nil {
 			return nil, err
 		}
 		p.Elem().Set(box.Elem().Field(0))
@@ -302,3 +302,13 @@ func (t *target) call(in []reflect.Value) error {
 	}
 	return nil
 }
+
+func gobEncode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func gobDecode(b []byte, v any) error { return gob.NewDecoder(bytes.NewReader(b)).Decode(v) }

@@ -4,13 +4,13 @@
 package inherit
 
 import (
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"sync"
-
-	"github.com/go-mp/mp/spawn"
 )
 
 var (
@@ -64,7 +64,7 @@ func Snapshot() (map[string][]byte, error) {
 	}
 	out := make(map[string][]byte, len(globals))
 	for name, ptr := range globals {
-		b, err := spawn.Encode(box(ptr.Elem()).Interface())
+		b, err := encode(box(ptr.Elem()).Interface())
 		if err != nil {
 			return nil, fmt.Errorf("mp: cannot carry global %q (%s): %w", name, ptr.Type().Elem(), err)
 		}
@@ -83,7 +83,7 @@ func Restore(snap map[string][]byte) error {
 			return fmt.Errorf("%w: %q (register it with isolation.Inherit before mp.Main)", ErrUnknown, name)
 		}
 		bv := reflect.New(boxType(ptr.Type().Elem()))
-		if err := spawn.Decode(b, bv.Interface()); err != nil {
+		if err := decode(b, bv.Interface()); err != nil {
 			return fmt.Errorf("mp: restoring global %q: %w", name, err)
 		}
 		ptr.Elem().Set(bv.Elem().Field(0))
@@ -102,3 +102,13 @@ func box(v reflect.Value) reflect.Value {
 func boxType(t reflect.Type) reflect.Type {
 	return reflect.StructOf([]reflect.StructField{{Name: "V", Type: t}})
 }
+
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decode(b []byte, v any) error { return gob.NewDecoder(bytes.NewReader(b)).Decode(v) }

@@ -1,4 +1,4 @@
-package spawn
+package bootstrap
 
 import (
 	"encoding/binary"
@@ -103,7 +103,12 @@ func (r *reader) end() error {
 
 // MarshalBinary encodes b.
 func (b *Boot) MarshalBinary() ([]byte, error) {
-	w := &writer{b: make([]byte, 0, 128+len(b.Args))}
+	return b.appendTo(make([]byte, 0, 128+len(b.Args))), nil
+}
+
+// appendTo appends b's encoding to dst.
+func (b *Boot) appendTo(dst []byte) []byte {
+	w := &writer{b: dst}
 	w.string(b.Nonce)
 	w.string(b.Target)
 	w.bytes(b.Args)
@@ -131,7 +136,7 @@ func (b *Boot) MarshalBinary() ([]byte, error) {
 	for _, f := range b.Files {
 		w.uint(f)
 	}
-	return w.b, nil
+	return w.b
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded; malformed input gives

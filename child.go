@@ -7,9 +7,11 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"time"
 
-	"github.com/go-mp/mp/internal/inherit"
 	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/inherit"
+	"github.com/go-mp/mp/internal/launch"
 )
 
 // child is the bootstrap state of a process that its parent started.
@@ -43,7 +45,7 @@ func detectChild() (*child, error) {
 		if err != nil {
 			return // a stray marker: not a child
 		}
-		boot, report, err := childFiles(m)
+		boot, report, err := launch.Inherited(m.Boot, m.Report)
 		if err != nil {
 			return // no inherited channel: not a child
 		}
@@ -61,6 +63,19 @@ func detectChild() (*child, error) {
 		childState.c = &child{boot: boot, report: report, b: b}
 	})
 	return childState.c, childState.err
+}
+
+// bootTimeout bounds the wait for the bootstrap. The parent writes it right
+// after the child has been created, so only a stray marker naming someone
+// else's channel waits this long. Anonymous pipes on Windows have no read
+// deadlines; there the pipe-type check catches a stray marker.
+const bootTimeout = time.Minute
+
+func readBoot(f *os.File, nonce string) (*bootstrap.Boot, error) {
+	if f.SetReadDeadline(time.Now().Add(bootTimeout)) == nil {
+		defer f.SetReadDeadline(time.Time{})
+	}
+	return bootstrap.ReadBoot(f, nonce)
 }
 
 // checkGuard is Start's main-guard check: a child that has not passed

@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-mp/mp/internal/inherit"
-	"github.com/go-mp/mp/spawn"
 	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/inherit"
+	"github.com/go-mp/mp/internal/launch"
+	"github.com/go-mp/mp/spawn"
 )
 
 // Process runs a target in a child process, like Python's
@@ -82,8 +82,7 @@ type Process struct {
 	pid      int
 	identity []int
 	done     chan struct{}
-	proc     *os.Process
-	sys      sysProc // per-OS state (a Job Object on Windows)
+	child    *launch.Child
 	code     int
 	err      error // Join's error, set at exit
 }
@@ -235,64 +234,58 @@ func (p *Process) Start() error {
 	return p.launch(boot, files)
 }
 
-// launch creates the pipes and the child, passes it files (those of the
-// connections and queues among its arguments), sends the bootstrap and
-// starts the goroutine that waits for the child. p.mu is held.
+// launch creates the child, passes it files (those of the connections
+// and queues among its arguments), sends the bootstrap and starts the
+// goroutine that waits for the child. p.mu is held.
 func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
 	exe, err := spawn.Executable()
 	if err != nil {
 		return err
 	}
-	bootR, bootW, err := os.Pipe()
+	stdout, stderr := p.Stdout, p.Stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	env := p.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	child, err := launch.Start(&launch.Spec{
+		Path:   exe,
+		Args:   os.Args,
+		Env:    withoutMarker(env),
+		Dir:    p.Dir,
+		Stdin:  p.Stdin,
+		Stdout: stdout,
+		Stderr: stderr,
+		Marker: func(bootH, reportH uintptr) string {
+			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}.String()
+		},
+		Files:       files,
+		NoPdeathsig: noPdeathsig,
+	})
 	if err != nil {
-		return fmt.Errorf("mp: %w", err)
-	}
-	reportR, reportW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		return fmt.Errorf("mp: %w", err)
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Args[0] = os.Args[0]
-	cmd.Dir = p.Dir
-	cmd.Stdin = p.Stdin
-	cmd.Stdout, cmd.Stderr = p.Stdout, p.Stderr
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	bootH, reportH, fileHs := prepareCmd(cmd, bootR, reportW, files)
-	boot.Files = fileHs
-	marker := bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}
-	cmd.Env = childEnv(p.Env, marker)
-
-	sys, err := startCmd(cmd)
-	// The child holds its own copies now; ours would keep the pipes open.
-	bootR.Close()
-	reportW.Close()
-	if err != nil {
-		bootW.Close()
-		reportR.Close()
 		return fmt.Errorf("mp: starting %s: %w", p.Name, err)
 	}
-	p.proc, p.sys, p.pid = cmd.Process, sys, cmd.Process.Pid
+	boot.Files = child.Files
+	p.child, p.pid = child, child.Pid()
 	p.state = stateStarted
 	p.doneChan()
 
-	if werr := bootstrap.WriteBoot(bootW, boot); werr != nil {
+	if werr := bootstrap.WriteBoot(child.Boot, boot); werr != nil {
 		// The child cannot run without its bootstrap: end it, and report
 		// why from Start rather than leave a half-started process.
-		_ = cmd.Process.Kill()
-		go p.wait(cmd, bootW, reportR)
+		_ = kill(child)
+		go p.wait(child)
 		return fmt.Errorf("mp: sending %s its work: %w", p.Name, werr)
 	}
 	active.Lock()
 	active.set[p] = struct{}{}
 	active.Unlock()
-	go p.wait(cmd, bootW, reportR)
+	go p.wait(child)
 	return nil
 }
 
@@ -312,14 +305,15 @@ type childReport struct {
 }
 
 // wait waits for the child, collects its report and records its exit.
-func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
+func (p *Process) wait(child *launch.Child) {
+	reportR := child.Report
 	got := make(chan childReport, 1)
 	go func() {
 		var r childReport
 		r.started, r.rep, r.crash, _ = bootstrap.ReadReport(reportR, maxCrash)
 		got <- r
 	}()
-	werr := cmd.Wait()
+	ps, werr := child.Wait()
 	var report childReport
 	select {
 	case report = <-got:
@@ -334,7 +328,7 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 		}
 	}
 	reportR.Close()
-	lifeline.Close()
+	child.Boot.Close() // the lifeline
 	started, rep, crash := report.started, report.rep, report.crash
 	if rep != nil && len(rep.Spills) > 0 {
 		// Queue items the child could not write: put them on their
@@ -342,9 +336,9 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 		adoptSpills(rep.Spills)
 	}
 
-	code := exitCode(cmd.ProcessState)
+	code := launch.ExitCode(ps)
 	var err error
-	if cmd.ProcessState == nil {
+	if ps == nil {
 		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, werr)
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
@@ -354,9 +348,6 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	if p.state == stateStarted {
 		p.state = stateExited
 	}
-	// Under the lock, and after the state says exited, so that Terminate
-	// and Kill never use a handle released here.
-	p.sys.release()
 	close(p.done)
 	p.mu.Unlock()
 }
@@ -510,7 +501,7 @@ func (p *Process) Terminate() error { return p.signal(false) }
 // nothing and returns nil.
 func (p *Process) Kill() error { return p.signal(true) }
 
-func (p *Process) signal(kill bool) error {
+func (p *Process) signal(hard bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkChild(); err != nil {
@@ -520,10 +511,10 @@ func (p *Process) signal(kill bool) error {
 		return nil
 	}
 	var err error
-	if kill {
-		err = killProcess(p.proc, p.sys)
+	if hard {
+		err = kill(p.child)
 	} else {
-		err = terminateProcess(p.proc, p.sys)
+		err = terminate(p.child)
 	}
 	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("mp: signalling %s: %w", p.Name, err)
@@ -545,8 +536,8 @@ func (p *Process) Close() error {
 	}
 	if p.state == stateExited {
 		forget(p)
-		_ = p.proc.Release()
-		p.proc = nil
+		_ = p.child.Release()
+		p.child = nil
 	}
 	p.state = stateClosed
 	return nil
@@ -578,18 +569,15 @@ func (p *Process) String() string {
 	return fmt.Sprintf("<Process name=%q %s>", p.Name, st)
 }
 
-// childEnv is env (nil: ours) without any stray marker, plus the marker.
-func childEnv(env []string, m bootstrap.Marker) []string {
-	if env == nil {
-		env = os.Environ()
-	}
+// withoutMarker is env without any stray marker: the child gets its own.
+func withoutMarker(env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
 		if !strings.HasPrefix(kv, bootstrap.EnvVar+"=") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, bootstrap.EnvVar+"="+m.String())
+	return out
 }
 
 func newNonce() string {

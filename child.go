@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/inherit"
 	"github.com/go-mp/mp/internal/launch"
 )
@@ -19,6 +21,7 @@ type child struct {
 	boot   *os.File // boot pipe: bootstrap, then the lifeline
 	report *os.File // report pipe
 	b      *bootstrap.Boot
+	files  []*os.File // the files the parent passed after the bootstrap
 
 	sendOnce sync.Once // the guard report is sent once
 }
@@ -49,7 +52,7 @@ func detectChild() (*child, error) {
 		if err != nil {
 			return // no inherited channel: not a child
 		}
-		b, err := readBoot(boot, m.Nonce)
+		b, files, err := readBoot(boot, m.Nonce)
 		if err != nil {
 			if errors.Is(err, bootstrap.ErrBadFrame) || errors.Is(err, bootstrap.ErrNonce) {
 				// Someone else's pipe: not a child.
@@ -60,7 +63,7 @@ func detectChild() (*child, error) {
 			childState.err = fmt.Errorf("mp: child bootstrap failed (did the parent die?): %w", err)
 			return
 		}
-		childState.c = &child{boot: boot, report: report, b: b}
+		childState.c = &child{boot: boot, report: report, b: b, files: files}
 	})
 	return childState.c, childState.err
 }
@@ -71,11 +74,24 @@ func detectChild() (*child, error) {
 // deadlines; there the pipe-type check catches a stray marker.
 const bootTimeout = time.Minute
 
-func readBoot(f *os.File, nonce string) (*bootstrap.Boot, error) {
+// readBoot reads the bootstrap and the files passed after it.
+func readBoot(f *os.File, nonce string) (*bootstrap.Boot, []*os.File, error) {
 	if f.SetReadDeadline(time.Now().Add(bootTimeout)) == nil {
 		defer f.SetReadDeadline(time.Time{})
 	}
-	return bootstrap.ReadBoot(f, nonce)
+	b, err := bootstrap.ReadBoot(f, nonce)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := 0
+	for _, p := range b.Passed {
+		if p.N > handles.MaxFiles-n {
+			return nil, nil, fmt.Errorf("%w: too many passed files", bootstrap.ErrBadFrame)
+		}
+		n += p.N
+	}
+	files, err := handles.Receive(f, n)
+	return b, files, err
 }
 
 // checkGuard is Start's main-guard check: a child that has not passed
@@ -137,10 +153,14 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 	fail := func(err error) (int, *bootstrap.Report) {
 		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
 	}
-	// The files passed with the arguments must be in place before the
+	// The files passed with the arguments must be held before the
 	// arguments and globals are decoded: connections and queues find
-	// theirs by index.
-	inheritFiles(b.Files)
+	// theirs by identity. Once decoded, the values hold them.
+	sets, err := handles.Install(b.Passed, c.files)
+	c.files = nil
+	if err != nil {
+		return fail(err)
+	}
 	if b.Globals != nil {
 		if err := inherit.Restore(b.Globals); err != nil {
 			return fail(err)
@@ -167,6 +187,7 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 		}
 		run = func() error { return t.call(in) }
 	}
+	runtime.KeepAlive(sets) // decoded: the values hold what they use
 	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)
 	panicked, value, stack, err := protect(run)
 	switch {

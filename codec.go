@@ -182,7 +182,7 @@ func decodeValue(b []byte, v any) (err error) {
 	case tagStream:
 		r := &msgReader{b: b[1:]}
 		if err := gob.NewDecoder(r).Decode(v); err != nil {
-			return fmt.Errorf("%w: %v", ErrBadMessage, err)
+			return fmt.Errorf("%w: %w", ErrBadMessage, err)
 		}
 		if len(r.b) != 0 {
 			return fmt.Errorf("%w: trailing bytes", ErrBadMessage)
@@ -228,7 +228,7 @@ func decodeValue(b []byte, v any) (err error) {
 		}
 		decoders.Unlock()
 		td.r.b = nil
-		return fmt.Errorf("%w: %v", ErrBadMessage, err)
+		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
 	return nil
 }

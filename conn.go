@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-mp/mp/internal/handles"
 )
 
 // Conn is one end of a [Pipe], or a connection made by a [Listener] or
@@ -19,15 +22,16 @@ import (
 //
 // A Conn from Pipe can be given to a child process, as an argument of a
 // Process or a field of a Runner, under either start method, and passed on
-// from there: the child inherits the pipe. Both processes then hold the
+// from there: the child is passed the pipe. Both processes then hold the
 // end; as in Python, the peer sees end of file only once every copy of the
 // other end is closed, so close the ends a process does not use.
 //
 // A Conn is safe for concurrent use: sends are serialised with sends, and
 // receives with receives.
 type Conn struct {
-	rf, wf *os.File // pipe ends; nil for the direction a one-way end lacks
-	nc     net.Conn // a Listener's or Client's connection
+	rf, wf *os.File     // pipe ends; nil for the direction a one-way end lacks
+	pass   *handles.Set // rf and wf, as they cross into a child
+	nc     net.Conn     // a Listener's or Client's connection
 	br     *bufio.Reader
 
 	max    atomic.Int64
@@ -70,7 +74,7 @@ func Pipe(duplex bool) (*Conn, *Conn, error) {
 }
 
 func newPipeConn(r, w *os.File) *Conn {
-	c := &Conn{rf: r, wf: w}
+	c := &Conn{rf: r, wf: w, pass: handles.New(nonNil(r, w)...)}
 	c.max.Store(DefaultMaxMessage)
 	return c
 }
@@ -95,9 +99,7 @@ func (c *Conn) SetMaxMessage(n int) {
 // Recv into a value of the same type (or one gob can decode into). Types
 // sent inside interface values must be registered with gob.Register.
 func (c *Conn) Send(v any) error {
-	passing.RLock()
 	b, err := encodeValue(nil, v)
-	passing.RUnlock()
 	if err != nil {
 		return err
 	}
@@ -303,38 +305,78 @@ func (c *Conn) ioError(op string, err error) error {
 	return fmt.Errorf("mp: %s: %w", op, err)
 }
 
-// GobEncode lets Start carry c into a child; it fails elsewhere, with
-// ErrNotPassable, as it does for a connection of a Listener or Client.
-func (c *Conn) GobEncode() ([]byte, error) {
+// passSet returns the pipe ends under c, for Start to pass to a child.
+func (c *Conn) passSet() (*handles.Set, error) {
 	if c.nc != nil {
 		return nil, fmt.Errorf("%w: a network connection stays in its process", ErrNotPassable)
 	}
 	if c.closed.Load() {
 		return nil, ErrConnClosed
 	}
-	b := []byte{1}
-	b = binary.AppendUvarint(b, uint64(c.max.Load()))
-	return appendFiles(b, c.rf, c.wf)
+	return c.pass, nil
 }
 
-// GobDecode is GobEncode's inverse, in the child.
+// GobEncode encodes c's identity, so that Start can carry c into a child
+// (see "Pipes and queues" in the package documentation). The encoding
+// decodes only in a process that holds c's pipe ends.
+func (c *Conn) GobEncode() ([]byte, error) {
+	if _, err := c.passSet(); err != nil {
+		return nil, err
+	}
+	b := append([]byte{2}, c.pass.ID[:]...)
+	var ends uint64
+	if c.rf != nil {
+		ends |= 1
+	}
+	if c.wf != nil {
+		ends |= 2
+	}
+	b = binary.AppendUvarint(b, ends)
+	return binary.AppendUvarint(b, uint64(c.max.Load())), nil
+}
+
+// GobDecode is GobEncode's inverse. It fails with ErrNotPassable in a
+// process that does not hold c's pipe ends; in one that does, the Conn it
+// makes shares them (closing either closes both).
 func (c *Conn) GobDecode(b []byte) error {
 	d := &decoder{b: b}
-	if d.byte() != 1 {
+	if d.byte() != 2 {
 		return fmt.Errorf("%w: not an encoded Conn", ErrBadMessage)
 	}
+	id := d.id()
+	ends := d.uint()
 	max := d.uint()
-	rf := d.file()
-	wf := d.file()
 	if d.err != nil {
 		return d.err
 	}
-	if max == 0 || max > 1<<32-1 {
+	if ends == 0 || ends > 3 || max == 0 || max > 1<<32-1 {
 		return fmt.Errorf("%w: bad Conn", ErrBadMessage)
 	}
-	c.rf, c.wf = rf, wf
+	s, err := heldSet(id, bits.OnesCount64(ends), "Conn")
+	if err != nil {
+		return err
+	}
+	files := s.Files
+	if ends&1 != 0 {
+		c.rf, files = files[0], files[1:]
+	}
+	if ends&2 != 0 {
+		c.wf = files[0]
+	}
+	c.pass = s
 	c.max.Store(int64(max))
 	return nil
+}
+
+// nonNil returns files without the nil ones.
+func nonNil(files ...*os.File) []*os.File {
+	out := files[:0:0]
+	for _, f := range files {
+		if f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // decoder reads the encodings of Conn and Queue.
@@ -369,29 +411,12 @@ func (d *decoder) uint() uint64 {
 	return v
 }
 
-func (d *decoder) int() int64 {
-	v, n := binary.Varint(d.b)
-	if d.err != nil || n <= 0 {
+// id reads a 16-byte identity.
+func (d *decoder) id() (id [16]byte) {
+	if d.err != nil || len(d.b) < len(id) {
 		d.fail()
-		return 0
+		return id
 	}
-	d.b = d.b[n:]
-	return v
-}
-
-// file reads an index into the inherited files; -1 is none.
-func (d *decoder) file() *os.File {
-	i := d.int()
-	if d.err != nil || i == -1 {
-		return nil
-	}
-	if i < 0 || i > 1<<20 {
-		d.fail()
-		return nil
-	}
-	f, err := inheritedFile(int(i))
-	if err != nil && d.err == nil {
-		d.err = err
-	}
-	return f
+	d.b = d.b[copy(id[:], d.b):]
+	return id
 }

@@ -3,7 +3,7 @@
 // two start methods, and errors that bring the child's panic and stack home.
 //
 // Go cannot fork(2) a running runtime, so every child is the same binary
-// re-executed. The child learns what to run over an inherited pipe (never
+// re-executed. The child learns what to run over an inherited channel (never
 // argv or the environment, which other users can read), runs it, reports
 // back over a second pipe and exits.
 //
@@ -79,11 +79,16 @@
 //
 // [TypedQueue] and [RecvAs] are the typed forms.
 //
-// A Conn or a queue reaches a child as an argument of a Process, or a
-// field of a Runner, under either start method, and the child may pass it
-// on: the child inherits the pipes (descriptors 5, 6, ... on Unix,
-// inherited handles on Windows), which Start collects as it encodes the
-// arguments. Nothing else can encode them (ErrNotPassable).
+// A Conn or a queue reaches a child as an argument of a Process, a field
+// of a Runner, or a Fork global, however deep inside them (behind
+// pointers, in exported fields, slices, maps and interfaces), under either
+// start method, and the child may pass it on. Start finds them and passes
+// their files after the bootstrap: on Unix over the boot channel, a
+// Unix-domain socket (SCM_RIGHTS), so that os/exec never switches them to
+// blocking mode for every process that shares them; on Windows by
+// duplicating the handles into the child. A Conn or queue sent any other
+// way (on a Conn, say) decodes only in a process that holds it, as a value
+// sharing the same files; elsewhere decoding fails with ErrNotPassable.
 //
 // A queue is Python's design: a pipe, a lock each for its readers and
 // writers, and a goroutine in each producing process (the feeder) that
@@ -144,10 +149,12 @@
 //
 // Signals and waits go through the handle os.Process holds (a pidfd on
 // Linux, a process handle or Job Object on Windows), never a bare PID. On
-// Windows the pipes reach the child as inherited handles
-// (SysProcAttr.AdditionalInheritedHandles), and the parent puts the child in
-// its Job Object before sending it any work, so no target code runs outside
-// the job.
+// Unix the child's channels are its descriptors 3 (the boot channel, a
+// Unix-domain socket) and 4 (the report pipe). On Windows they reach the
+// child as inherited handles (SysProcAttr.AdditionalInheritedHandles), the
+// files of the connections and queues it is given are duplicated into it,
+// and the parent puts the child in its Job Object before sending it any
+// work, so no target code runs outside the job.
 //
 // On every OS children are started in a process group of their own, so a
 // Ctrl-C at the terminal or console reaches the parent, which decides what

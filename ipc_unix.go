@@ -14,18 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newInheritedFile wraps an inherited descriptor. It is made close-on-exec,
-// so that programs the child runs do not hold it, and non-blocking, so that
-// the runtime's poller serves it and read deadlines work.
-func newInheritedFile(h uintptr) *os.File {
-	unix.CloseOnExec(int(h))
-	var st unix.Stat_t
-	if unix.Fstat(int(h), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
-		_ = unix.SetNonblock(int(h), true)
-	}
-	return os.NewFile(h, "mp-inherited")
-}
-
 // newPipe returns a pipe. Both ends are non-blocking (os.Pipe makes them
 // so), so reads take deadlines.
 func newPipe() (r, w *os.File, err error) { return os.Pipe() }

@@ -11,13 +11,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// newInheritedFile wraps an inherited handle, made non-inheritable so that
-// programs the child starts do not hold it.
-func newInheritedFile(h uintptr) *os.File {
-	_ = windows.SetHandleInformation(windows.Handle(h), windows.HANDLE_FLAG_INHERIT, 0)
-	return os.NewFile(h, "mp-inherited")
-}
-
 // pipeSize is the buffer of the pipes newPipe creates: os.Pipe's default
 // is one page, too small for the tokens of a bounded queue.
 const pipeSize = 64 << 10

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 		helpers[h]()
 		os.Exit(0)
 	}
+	if d, err := time.ParseDuration(os.Getenv(slowMainEnv)); err == nil {
+		time.Sleep(d) // a child slow to take its bootstrap
+	}
 	mp.Main(append(targets, ipcTargets...)...)
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
 	if os.Getenv("GORACE") == "" {

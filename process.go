@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/inherit"
 	"github.com/go-mp/mp/internal/launch"
 	"github.com/go-mp/mp/spawn"
@@ -193,24 +194,24 @@ func (p *Process) Start() error {
 		return fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(method))
 	}
 	// Connections and queues among the arguments (or a Runner's fields, or
-	// the Fork globals) cross as inherited files: collect them while
-	// encoding.
-	var (
-		args    []byte
-		globals map[string][]byte
-	)
-	files, err := collectFiles(func() error {
-		var err error
-		if args, err = t.encodeArgs(p.Target, p.Args); err != nil {
-			return err
-		}
-		if method == Fork {
-			globals, err = inherit.Snapshot()
-		}
-		return err
-	})
+	// the Fork globals) cross with their files.
+	carried := []any{p.Target, p.Args}
+	if method == Fork {
+		carried = append(carried, inherit.Pointers()...)
+	}
+	sets, err := passables.Find(carried...)
+	if err != nil {
+		return passError(err)
+	}
+	args, err := t.encodeArgs(p.Target, p.Args)
 	if err != nil {
 		return err
+	}
+	var globals map[string][]byte
+	if method == Fork {
+		if globals, err = inherit.Snapshot(); err != nil {
+			return err
+		}
 	}
 	p.name()
 	cur := CurrentProcess()
@@ -231,7 +232,19 @@ func (p *Process) Start() error {
 		AuthKey:    key,
 		Globals:    globals,
 	}
+	files, passed := handles.Flatten(sets)
+	boot.Passed = passed
 	return p.launch(boot, files)
+}
+
+// passError is Start's error for what the search for passable values
+// found: one that cannot be passed, or a value nested too deeply to look
+// into.
+func passError(err error) error {
+	if errors.Is(err, handles.ErrTooDeep) {
+		return fmt.Errorf("%w: %w", ErrArgs, err)
+	}
+	return err
 }
 
 // launch creates the child, passes it files (those of the connections
@@ -264,18 +277,20 @@ func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
 		Marker: func(bootH, reportH uintptr) string {
 			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}.String()
 		},
-		Files:       files,
 		NoPdeathsig: noPdeathsig,
 	})
 	if err != nil {
 		return fmt.Errorf("mp: starting %s: %w", p.Name, err)
 	}
-	boot.Files = child.Files
 	p.child, p.pid = child, child.Pid()
 	p.state = stateStarted
 	p.doneChan()
 
-	if werr := bootstrap.WriteBoot(child.Boot, boot); werr != nil {
+	werr := bootstrap.WriteBoot(child.Boot, boot)
+	if werr == nil {
+		werr = sendFiles(child, files)
+	}
+	if werr != nil {
 		// The child cannot run without its bootstrap: end it, and report
 		// why from Start rather than leave a half-started process.
 		_ = kill(child)

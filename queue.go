@@ -2,7 +2,6 @@ package mp
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"weak"
 
 	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 )
 
 // MaxQueueSize is the largest maxsize a bounded queue may have: Python's
@@ -54,6 +54,7 @@ type Queue struct {
 	done         *tokenPipe // joinable: a token when no task is unfinished
 	shf          *os.File   // the shared page
 	shared       []byte
+	pass         *handles.Set // every file above, as they cross into a child
 
 	mu      sync.Mutex
 	closing bool           // Close has begun: no more Puts
@@ -166,7 +167,8 @@ func (q *Queue) init(maxsize int, joinable, simple bool) (err error) {
 		return err
 	}
 	q.rlock, q.wlock = q.newLock(offRlock, rwait), q.newLock(offWlock, wwait)
-	_, _ = rand.Read(q.id[:])
+	q.pass = handles.New(q.files()...)
+	q.id = q.pass.ID
 	q.setCleanup()
 	return nil
 }
@@ -245,9 +247,7 @@ func (q *Queue) put(v any, d time.Duration) error {
 		return err
 	}
 	defer q.ops.Done()
-	passing.RLock()
 	b, err := encodeValue(nil, v)
-	passing.RUnlock()
 	if err != nil {
 		return err
 	}
@@ -512,16 +512,38 @@ func (q *SimpleQueue) GobEncode() ([]byte, error) { return q.q.GobEncode() }
 // GobDecode is GobEncode's inverse, in the child.
 func (q *SimpleQueue) GobDecode(b []byte) error { return q.q.GobDecode(b) }
 
-// GobEncode lets Start carry q into a child; it fails elsewhere, with
-// ErrNotPassable.
-func (q *Queue) GobEncode() ([]byte, error) {
+// files returns the files of q, in the order its Set holds them.
+func (q *Queue) files() []*os.File {
+	files := []*os.File{q.r, q.w, q.rlock.wait.r, q.rlock.wait.w, q.wlock.wait.r, q.wlock.wait.w}
+	if q.slots != nil {
+		files = append(files, q.slots.r, q.slots.w)
+	}
+	if q.done != nil {
+		files = append(files, q.done.r, q.done.w)
+	}
+	return append(files, q.shf)
+}
+
+// passSet returns q's files, for Start to pass to a child.
+func (q *Queue) passSet() (*handles.Set, error) {
 	q.mu.Lock()
-	closed := q.closing || q.r == nil
-	q.mu.Unlock()
-	if closed {
+	defer q.mu.Unlock()
+	if q.closing || q.r == nil {
 		return nil, ErrQueueClosed
 	}
-	b := append([]byte{1}, q.id[:]...)
+	return q.pass, nil
+}
+
+func (q *SimpleQueue) passSet() (*handles.Set, error) { return q.q.passSet() }
+
+// GobEncode encodes q's identity, so that Start can carry q into a child
+// (see "Pipes and queues" in the package documentation). The encoding
+// decodes only in a process that holds q's files.
+func (q *Queue) GobEncode() ([]byte, error) {
+	if _, err := q.passSet(); err != nil {
+		return nil, err
+	}
+	b := append([]byte{2}, q.id[:]...)
 	flags := uint64(0)
 	if q.joinable {
 		flags |= 1
@@ -531,61 +553,56 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendUvarint(b, uint64(q.maxsize))
-	b = binary.AppendUvarint(b, uint64(q.max))
-	files := []*os.File{q.r, q.w, q.rlock.wait.r, q.rlock.wait.w, q.wlock.wait.r, q.wlock.wait.w, nil, nil, nil, nil, q.shf}
-	if q.slots != nil {
-		files[6], files[7] = q.slots.r, q.slots.w
-	}
-	if q.done != nil {
-		files[8], files[9] = q.done.r, q.done.w
-	}
-	return appendFiles(b, files...)
+	return binary.AppendUvarint(b, uint64(q.max)), nil
 }
 
-// GobDecode is GobEncode's inverse, in the child.
+// GobDecode is GobEncode's inverse. It fails with ErrNotPassable in a
+// process that does not hold q's files.
 func (q *Queue) GobDecode(b []byte) error {
 	d := &decoder{b: b}
-	if d.byte() != 1 || len(d.b) < 16 {
+	if d.byte() != 2 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
-	id := [16]byte(d.b)
-	d.b = d.b[16:]
+	id := d.id()
 	flags := d.uint()
 	maxsize := d.uint()
 	maxMsg := d.uint()
-	var files [11]*os.File
-	for i := range files {
-		files[i] = d.file()
-	}
 	if d.err != nil {
 		return d.err
 	}
-	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || (maxsize > 0) != (files[6] != nil) ||
-		(flags&1 != 0) != (files[8] != nil) {
+	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || flags > 3 {
 		return fmt.Errorf("%w: bad Queue", ErrBadMessage)
 	}
-	for _, i := range []int{0, 1, 2, 3, 4, 5, 10} {
-		if files[i] == nil {
-			return fmt.Errorf("%w: bad Queue", ErrBadMessage)
-		}
+	n := 7
+	if maxsize > 0 {
+		n += 2
 	}
-	mem, err := mapShared(files[10])
+	if flags&1 != 0 {
+		n += 2
+	}
+	s, err := heldSet(id, n, "Queue")
+	if err != nil {
+		return err
+	}
+	files := s.Files
+	mem, err := mapShared(files[n-1])
 	if err != nil {
 		return fmt.Errorf("mp: mapping a queue's shared memory: %w", err)
 	}
-	q.id = id
+	q.id, q.pass = id, s
 	q.maxsize, q.max, q.joinable, q.simple = int(maxsize), int(maxMsg), flags&1 != 0, flags&2 != 0
 	q.r, q.w = files[0], files[1]
 	q.shared = mem
 	q.rlock = q.newLock(offRlock, inheritedToken(files[2], files[3]))
 	q.wlock = q.newLock(offWlock, inheritedToken(files[4], files[5]))
-	if files[6] != nil {
-		q.slots = inheritedToken(files[6], files[7])
+	files = files[6:]
+	if maxsize > 0 {
+		q.slots, files = inheritedToken(files[0], files[1]), files[2:]
 	}
-	if files[8] != nil {
-		q.done = inheritedToken(files[8], files[9])
+	if flags&1 != 0 {
+		q.done = inheritedToken(files[0], files[1])
 	}
-	q.shf, q.shared = files[10], mem
+	q.shf = s.Files[n-1]
 	q.setCleanup()
 	return nil
 }

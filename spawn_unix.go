@@ -3,8 +3,10 @@
 package mp
 
 import (
+	"os"
 	"syscall"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/launch"
 )
 
@@ -17,3 +19,6 @@ func kill(c *launch.Child) error { return c.Signal(syscall.SIGKILL) }
 // noPdeathsig starts children without Linux's PR_SET_PDEATHSIG, so that
 // tests can show the lifeline alone is enough (export_linux_test.go).
 var noPdeathsig bool
+
+// sendFiles passes files to the child over its boot socket.
+func sendFiles(c *launch.Child, files []*os.File) error { return handles.Send(c.Boot, files) }

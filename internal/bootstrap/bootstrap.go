@@ -123,11 +123,18 @@ type Boot struct {
 
 	Globals map[string][]byte // Fork only: registered globals as of Start
 
-	// Files are the descriptors (Unix) or handle values (Windows), as the
-	// child sees them, of the files the parent passed along with the
-	// arguments: the pipes and shared memory of the connections and queues
-	// among them. Args refer to them by index.
-	Files []uint64
+	// Passed announces the files that follow this frame on the boot
+	// channel (package handles): those of the connections, queues and
+	// other passable values among the arguments and globals, which refer
+	// to them by identity.
+	Passed []Passed
+}
+
+// Passed announces the files of one passable value: its identity, and how
+// many of the files that follow the Boot frame are its.
+type Passed struct {
+	ID [16]byte
+	N  int
 }
 
 // Report is what a child sends back when its target has finished, or when it

@@ -20,7 +20,7 @@ func sampleBoot() *bootstrap.Boot {
 		Name: "Process-1:2", Identity: []int{1, 2}, Daemon: true, Method: "fork",
 		ParentPID: 4242, ParentName: "Process-1", AuthKey: []byte("key"),
 		Globals: map[string][]byte{"money": {9}, "empty": {}},
-		Files:   []uint64{5, 6, 1 << 40},
+		Passed:  []bootstrap.Passed{{ID: [16]byte{1, 2}, N: 3}, {ID: [16]byte{15: 9}, N: 0}},
 	}
 }
 

@@ -90,6 +90,28 @@ func (r *reader) bytes() []byte {
 	return p
 }
 
+// id reads 16 bytes.
+func (r *reader) id() (id [16]byte) {
+	if r.err == nil && len(r.b) < len(id) {
+		r.fail("identity")
+	}
+	if r.err != nil {
+		return id
+	}
+	r.b = r.b[copy(id[:], r.b):]
+	return id
+}
+
+// small reads a count that must fit in an int32.
+func (r *reader) small() int {
+	n := r.uint()
+	if n > 1<<31-1 {
+		r.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
 func (r *reader) string() string { return string(r.bytes()) }
 
 func (r *reader) bool() bool { return r.uint() != 0 }
@@ -132,9 +154,10 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.string(n)
 		w.bytes(b.Globals[n])
 	}
-	w.uint(uint64(len(b.Files)))
-	for _, f := range b.Files {
-		w.uint(f)
+	w.uint(uint64(len(b.Passed)))
+	for _, p := range b.Passed {
+		w.b = append(w.b, p.ID[:]...)
+		w.uint(uint64(p.N))
 	}
 	return w.b
 }
@@ -165,10 +188,11 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 			b.Globals[name] = r.bytes()
 		}
 	}
-	if n := r.count(1); n > 0 {
-		b.Files = make([]uint64, n)
-		for i := range b.Files {
-			b.Files[i] = r.uint()
+	if n := r.count(17); n > 0 {
+		b.Passed = make([]Passed, n)
+		for i := range b.Passed {
+			b.Passed[i].ID = r.id()
+			b.Passed[i].N = r.small()
 		}
 	}
 	return r.end()

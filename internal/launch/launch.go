@@ -33,10 +33,6 @@ type Spec struct {
 	// (Unix) or handle values (Windows) it will find them at.
 	Marker func(boot, report uintptr) string
 
-	// Files are passed too (for now as inherited files, at the
-	// descriptors or handle values Child.Files lists).
-	Files []*os.File
-
 	// NoPdeathsig turns off Linux's PR_SET_PDEATHSIG for this child, so
 	// that tests can show the lifeline alone is enough, as it must be on
 	// other systems. Elsewhere it does nothing.
@@ -52,8 +48,6 @@ type Child struct {
 	Boot *os.File
 	// Report is the read end of the child's report pipe.
 	Report *os.File
-	// Files are where the child finds Spec.Files.
-	Files []uint64
 
 	cmd *exec.Cmd
 
@@ -72,7 +66,7 @@ func Start(s *Spec) (*Child, error) {
 	}
 	cmd := &exec.Cmd{Path: s.Path, Args: s.Args, Dir: s.Dir, Stdin: s.Stdin,
 		Stdout: s.Stdout, Stderr: s.Stderr, WaitDelay: s.WaitDelay}
-	boot, report, files := prepare(cmd, ch, s.Files)
+	boot, report := prepare(cmd, ch)
 	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], s.Marker(boot, report))
 	sys, err := start(cmd, s)
 	// The child holds its own copies now; ours would keep the channels
@@ -84,7 +78,7 @@ func Start(s *Spec) (*Child, error) {
 		ch.report.Close()
 		return nil, err
 	}
-	return &Child{Boot: ch.boot, Report: ch.report, Files: files, cmd: cmd, sys: sys}, nil
+	return &Child{Boot: ch.boot, Report: ch.report, cmd: cmd, sys: sys}, nil
 }
 
 // channels are the two ends of the boot channel and of the report pipe.

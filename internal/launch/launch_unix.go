@@ -47,13 +47,10 @@ func newChannels() (*channels, error) {
 // decides what its children get; if the parent dies of it, the children
 // follow through their lifelines. Windows does the same with
 // CREATE_NEW_PROCESS_GROUP.
-func prepare(cmd *exec.Cmd, ch *channels, files []*os.File) (boot, report uintptr, fds []uint64) {
-	cmd.ExtraFiles = append([]*os.File{ch.childBoot, ch.childReport}, files...)
+func prepare(cmd *exec.Cmd, ch *channels) (boot, report uintptr) {
+	cmd.ExtraFiles = []*os.File{ch.childBoot, ch.childReport}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	for i := range files {
-		fds = append(fds, uint64(5+i))
-	}
-	return 3, 4, fds
+	return 3, 4
 }
 
 // Signal sends sig to the child through the os.Process handle (a pidfd

@@ -56,12 +56,8 @@ func newChannels() (*channels, error) {
 // directly (CREATE_NEW_PROCESS_GROUP disables Ctrl-C handling in the new
 // group; Ctrl-Break still arrives). Unix children get a process group of
 // their own for the same reason.
-func prepare(cmd *exec.Cmd, ch *channels, files []*os.File) (boot, report uintptr, values []uint64) {
+func prepare(cmd *exec.Cmd, ch *channels) (boot, report uintptr) {
 	hs := []windows.Handle{windows.Handle(ch.childBoot.Fd()), windows.Handle(ch.childReport.Fd())}
-	for _, f := range files {
-		hs = append(hs, windows.Handle(f.Fd()))
-		values = append(values, uint64(f.Fd()))
-	}
 	for _, h := range hs {
 		// Only this child's ends, which no one else holds; Go's process
 		// creation inherits only the handles its list names.
@@ -71,7 +67,7 @@ func prepare(cmd *exec.Cmd, ch *channels, files []*os.File) (boot, report uintpt
 	for _, h := range hs {
 		cmd.SysProcAttr.AdditionalInheritedHandles = append(cmd.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(h))
 	}
-	return uintptr(hs[0]), uintptr(hs[1]), values
+	return uintptr(hs[0]), uintptr(hs[1])
 }
 
 // start starts the child and puts it in a Job Object of its own before

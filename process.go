@@ -91,7 +91,8 @@ type Process struct {
 type procState int
 
 const (
-	stateNew procState = iota
+	stateNew      procState = iota
+	stateStarting           // Start is creating the child, or sending it its work
 	stateStarted
 	stateExited
 	stateClosed
@@ -162,17 +163,46 @@ func (p *Process) Done() <-chan struct{} {
 //
 // Start checks everything it can before creating anything: a target that is
 // not registered or is a closure, arguments of the wrong number or type or
-// that cannot be encoded, and a Fork global that cannot be encoded all give
-// an error and start nothing.
+// that cannot be encoded, a Fork global that cannot be encoded, and work
+// over the bootstrap's size limit (1 GiB) all give an error and start
+// nothing; the Process can then be started again. If the child was created
+// but could not be sent its work (it died, or was killed, first), Start
+// returns an error once the child has been reaped: the Process has exited,
+// and IsAlive, Join and ExitCode say so.
+//
+// Other goroutines may call IsAlive, PID, Terminate and Kill while Start
+// runs, and get their answers at once: Start does not hold the Process
+// while it sends the work, which waits for a child that is slow to read a
+// large one. Until the child exists, the Process is not started.
 func (p *Process) Start() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	switch {
-	case p.role != roleChild || p.state == stateStarted || p.state == stateExited:
+	case p.role != roleChild || p.state == stateStarting || p.state == stateStarted || p.state == stateExited:
+		p.mu.Unlock()
 		return ErrAlreadyStarted
 	case p.state == stateClosed:
+		p.mu.Unlock()
 		return ErrClosed
 	}
+	p.state = stateStarting
+	p.name()
+	p.mu.Unlock()
+	err := p.start()
+	if err != nil {
+		p.mu.Lock()
+		if p.state == stateStarting {
+			p.state = stateNew // nothing was started
+		}
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// start does Start's work without holding p.mu, which IsAlive, Kill and
+// Terminate take meanwhile: encoding the work and sending it, which waits
+// for a child slow to read a large bootstrap. Only Start moves p out of
+// stateStarting.
+func (p *Process) start() error {
 	if err := checkGuard(); err != nil {
 		return err
 	}
@@ -213,12 +243,12 @@ func (p *Process) Start() error {
 			return err
 		}
 	}
-	p.name()
 	cur := CurrentProcess()
 	key := p.AuthKey
 	if key == nil {
 		key = cur.AuthKey
 	}
+	files, passed := handles.Flatten(sets)
 	boot := &bootstrap.Boot{
 		Nonce:      newNonce(),
 		Target:     t.name,
@@ -231,9 +261,8 @@ func (p *Process) Start() error {
 		ParentName: cur.Name,
 		AuthKey:    key,
 		Globals:    globals,
+		Passed:     passed,
 	}
-	files, passed := handles.Flatten(sets)
-	boot.Passed = passed
 	return p.launch(boot, files)
 }
 
@@ -247,9 +276,8 @@ func passError(err error) error {
 	return err
 }
 
-// launch creates the child, passes it files (those of the connections
-// and queues among its arguments), sends the bootstrap and starts the
-// goroutine that waits for the child. p.mu is held.
+// launch creates the child, starts the goroutine that waits for it, and
+// sends it the bootstrap and the files that follow it. p.mu is not held.
 func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
 	exe, err := spawn.Executable()
 	if err != nil {
@@ -282,25 +310,28 @@ func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
 	if err != nil {
 		return fmt.Errorf("mp: starting %s: %w", p.Name, err)
 	}
+	p.mu.Lock()
 	p.child, p.pid = child, child.Pid()
 	p.state = stateStarted
-	p.doneChan()
+	done := p.doneChan()
+	p.mu.Unlock()
+	go p.wait(child)
 
 	werr := bootstrap.WriteBoot(child.Boot, boot)
 	if werr == nil {
 		werr = sendFiles(child, files)
 	}
 	if werr != nil {
-		// The child cannot run without its bootstrap: end it, and report
-		// why from Start rather than leave a half-started process.
+		// The child cannot run without its bootstrap (it died, or was
+		// killed, before it took it): end it, and return only once it
+		// has been reaped, so that the Process is not left half alive.
 		_ = kill(child)
-		go p.wait(child)
+		<-done
 		return fmt.Errorf("mp: sending %s its work: %w", p.Name, werr)
 	}
 	active.Lock()
 	active.set[p] = struct{}{}
 	active.Unlock()
-	go p.wait(child)
 	return nil
 }
 
@@ -396,7 +427,7 @@ func (p *Process) checkChild() error {
 		return ErrNotChild
 	}
 	switch p.state {
-	case stateNew:
+	case stateNew, stateStarting:
 		return ErrNotStarted
 	case stateClosed:
 		return ErrClosed
@@ -492,7 +523,7 @@ func (p *Process) IsAlive() bool {
 func (p *Process) ExitCode() (code int, exited bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.role != roleChild || p.state == stateNew || p.state == stateStarted {
+	if p.role != roleChild || p.state == stateNew || p.state == stateStarting || p.state == stateStarted {
 		return 0, false
 	}
 	return p.code, true
@@ -546,7 +577,7 @@ func (p *Process) Close() error {
 	if p.role != roleChild {
 		return ErrNotChild
 	}
-	if p.state == stateStarted {
+	if p.state == stateStarting || p.state == stateStarted {
 		return fmt.Errorf("mp: closing %s: %w", p.Name, ErrStillRunning)
 	}
 	if p.state == stateExited {
@@ -568,6 +599,8 @@ func (p *Process) String() string {
 		st = "started"
 	case p.state == stateNew:
 		st = "initial"
+	case p.state == stateStarting:
+		st = "starting"
 	case p.state == stateStarted:
 		st = "started"
 	case p.state == stateExited:

@@ -1,0 +1,126 @@
+package mp_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-mp/mp"
+)
+
+// Tests of Start's edge cases: what it does while it sends the work, and
+// when it fails.
+
+func init() {
+	targets = append(targets, takesBytes)
+}
+
+func takesBytes([]byte) {}
+
+// bigArg is larger than what a pipe or socket buffers, so that sending it
+// waits for the child to read.
+var bigArg = make([]byte, 8<<20)
+
+// startAsync runs p.Start in a goroutine and waits, up to a generous
+// bound, for the child to exist. The channel gives Start's result, once.
+func startAsync(t *testing.T, p *mp.Process) <-chan error {
+	t.Helper()
+	started, result := make(chan error, 1), make(chan error, 1)
+	go func() {
+		err := p.Start()
+		started <- err
+		result <- err
+	}()
+	t.Cleanup(func() {
+		_ = p.Kill()
+		<-started
+		_ = p.Join()
+	})
+	require.Eventually(t, func() bool { return p.PID() != 0 }, 10*time.Second, 5*time.Millisecond,
+		"the child exists while Start sends it its work")
+	return result
+}
+
+// TestStartDoesNotHoldTheLock: while Start sends a large argument to a
+// child that is slow to read it, IsAlive, Terminate and Kill answer at
+// once; a Kill then makes Start fail, and leaves a Process that is not
+// alive and whose Join and ExitCode agree.
+func TestStartDoesNotHoldTheLock(t *testing.T) {
+	t.Parallel()
+	p := mp.NewProcess(takesBytes, bigArg)
+	p.Env = append(os.Environ(), slowMainEnv+"=1h")
+	started := startAsync(t, p)
+
+	quick := func(name string, f func()) {
+		t.Helper()
+		began := time.Now()
+		f()
+		assert.Less(t, time.Since(began), time.Second, name)
+	}
+	quick("IsAlive", func() { assert.True(t, p.IsAlive()) })
+	quick("String", func() { assert.Contains(t, p.String(), "started") })
+	quick("Kill", func() { assert.NoError(t, p.Kill()) })
+	select {
+	case err := <-started:
+		require.Error(t, err, "the child died before it took its work")
+		assert.True(t, strings.HasPrefix(err.Error(), "mp: sending "+p.Name+" its work"), err.Error())
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start still sending to a killed child")
+	}
+	assert.False(t, p.IsAlive(), "a failed Start leaves no live process")
+	code, exited := p.ExitCode()
+	assert.True(t, exited)
+	assert.Equal(t, -9, code)
+	var e *mp.ExitError
+	require.ErrorAs(t, p.Join(), &e)
+	assert.Equal(t, -9, e.Code)
+}
+
+// TestFailedStart: a Start that fails leaves a Process that is not alive,
+// whose Join and ExitCode agree: not started if no child was created (it
+// can be started again), exited if the child died before taking its work.
+func TestFailedStart(t *testing.T) {
+	t.Parallel()
+	t.Run("no child", func(t *testing.T) {
+		t.Parallel()
+		p := mp.NewProcess(noop)
+		p.Dir = t.TempDir() + "/missing"
+		err := p.Start()
+		require.Error(t, err)
+		assert.True(t, strings.HasPrefix(err.Error(), "mp: starting "+p.Name), err.Error())
+		assert.False(t, p.IsAlive())
+		assert.Zero(t, p.PID())
+		_, exited := p.ExitCode()
+		assert.False(t, exited)
+		assert.ErrorIs(t, p.Join(), mp.ErrNotStarted)
+		assert.ErrorIs(t, p.Kill(), mp.ErrNotStarted)
+
+		p.Dir = ""
+		start(t, p)
+		assert.NoError(t, p.Join(), "started again once fixed")
+	})
+	t.Run("child gone before its work", func(t *testing.T) {
+		t.Parallel()
+		p := mp.NewProcess(takesBytes, bigArg)
+		p.Env = append(os.Environ(), helperEnv+"=floor") // exits before mp.Main
+		err := p.Start()
+		t.Cleanup(func() { _ = p.Join() })
+		require.Error(t, err)
+		assert.True(t, strings.HasPrefix(err.Error(), "mp: sending "+p.Name+" its work"), err.Error())
+		assert.False(t, p.IsAlive(), "not alive as soon as Start returns")
+		code, exited := p.ExitCode()
+		assert.True(t, exited)
+		assert.Equal(t, 0, code)
+		select {
+		case <-p.Done():
+		default:
+			t.Error("Done not closed")
+		}
+		assert.ErrorIs(t, p.Join(), mp.ErrMainGuard, "it exited without running its target")
+		assert.ErrorIs(t, p.Start(), mp.ErrAlreadyStarted)
+	})
+}

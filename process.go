@@ -263,8 +263,15 @@ func (p *Process) start() error {
 		Globals:    globals,
 		Passed:     passed,
 	}
-	return p.launch(boot, files)
+	frame, err := bootstrap.EncodeBoot(boot, maxBoot)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrArgs, p.Name, err)
+	}
+	return p.launch(frame, boot.Nonce, files)
 }
+
+// maxBoot is the bootstrap's size limit (a variable for tests).
+var maxBoot = bootstrap.MaxFrame
 
 // passError is Start's error for what the search for passable values
 // found: one that cannot be passed, or a value nested too deeply to look
@@ -278,7 +285,7 @@ func passError(err error) error {
 
 // launch creates the child, starts the goroutine that waits for it, and
 // sends it the bootstrap and the files that follow it. p.mu is not held.
-func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
+func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 	exe, err := spawn.Executable()
 	if err != nil {
 		return err
@@ -303,7 +310,7 @@ func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
 		Stdout: stdout,
 		Stderr: stderr,
 		Marker: func(bootH, reportH uintptr) string {
-			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}.String()
+			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: nonce}.String()
 		},
 		NoPdeathsig: noPdeathsig,
 	})
@@ -317,7 +324,7 @@ func (p *Process) launch(boot *bootstrap.Boot, files []*os.File) error {
 	p.mu.Unlock()
 	go p.wait(child)
 
-	werr := bootstrap.WriteBoot(child.Boot, boot)
+	_, werr := child.Boot.Write(boot)
 	if werr == nil {
 		werr = sendFiles(child, files)
 	}

@@ -124,3 +124,19 @@ func TestFailedStart(t *testing.T) {
 		assert.ErrorIs(t, p.Start(), mp.ErrAlreadyStarted)
 	})
 }
+
+// TestBootLimit: work over the bootstrap's size limit is refused before a
+// child exists.
+func TestBootLimit(t *testing.T) {
+	defer mp.SetMaxBoot(1 << 20)()
+	p := mp.NewProcess(takesBytes, make([]byte, 2<<20))
+	err := p.Start()
+	require.ErrorIs(t, err, mp.ErrArgs)
+	assert.Contains(t, err.Error(), "over the limit of 1048576")
+	assert.True(t, strings.HasPrefix(err.Error(), "mp: "), err.Error())
+	assert.Zero(t, p.PID(), "no child was created")
+	assert.ErrorIs(t, p.Join(), mp.ErrNotStarted)
+
+	small := start(t, mp.NewProcess(takesBytes, make([]byte, 1<<19)))
+	assert.NoError(t, small.Join())
+}

@@ -134,9 +134,13 @@ func (c *child) run() {
 		os.Exit(1)
 	}()
 
-	code, rep := c.invoke()
-	// What the target put on queues must reach their pipes, or the
-	// parent, before the process ends.
+	c.finish(c.invoke())
+}
+
+// finish ends the child once its target is done: what the target put on
+// queues must reach their pipes, or the parent, and its own children are
+// joined, before the process exits with code and sends rep.
+func (c *child) finish(code int, rep *bootstrap.Report) {
 	rep.Spills = flushQueues()
 	Shutdown()
 	c.exit(code, rep)
@@ -189,7 +193,12 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 	}
 	runtime.KeepAlive(sets) // decoded: the values hold what they use
 	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)
-	panicked, value, stack, err := protect(run)
+	panicked, value, stack, err := protect(run, func() {
+		// runtime.Goexit on the main goroutine would leave the process
+		// running without it, for ever: end it here, as the deferred
+		// calls of the target have run.
+		c.finish(1, &bootstrap.Report{Code: 1, Err: errGoexit})
+	})
 	switch {
 	case panicked:
 		return 1, &bootstrap.Report{Code: 1, Panic: value, Stack: stack}
@@ -199,12 +208,23 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 	return 0, &bootstrap.Report{}
 }
 
+// errGoexit is the error a child reports when its target called
+// runtime.Goexit.
+const errGoexit = "mp: the target called runtime.Goexit"
+
 // protect runs f, recovering a panic with the panicking goroutine's stack.
-func protect(f func() error) (panicked bool, value, stack string, err error) {
+// If f calls runtime.Goexit, protect calls goexit, which must not return,
+// once f's deferred calls have run.
+func protect(f func() error, goexit func()) (panicked bool, value, stack string, err error) {
+	returned := false
 	defer func() {
 		if r := recover(); r != nil {
 			panicked, value, stack = true, fmt.Sprint(r), string(debug.Stack())
+		} else if !returned {
+			goexit()
 		}
 	}()
-	return false, "", "", f()
+	err = f()
+	returned = true
+	return false, "", "", err
 }

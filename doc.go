@@ -114,7 +114,8 @@
 // # Exit codes and errors
 //
 // Exit codes are Python's: 0 when the target returns (or returns a nil
-// error); 1 when it returns an error or panics; -N when the child is killed
+// error); 1 when it returns an error, panics or calls runtime.Goexit (as
+// t.FailNow does; its deferred calls run first); -N when the child is killed
 // by signal N ([Process.Terminate] gives -15 and [Process.Kill] -9 on every
 // OS); N when the target calls os.Exit(N); 2 when the Go runtime dies of a
 // fatal error, such as a panic in a goroutine the target started. Join

@@ -25,10 +25,11 @@ import (
 // multiple goroutines once started.
 //
 // Exit codes follow Python: 0 when the target returned (or returned a nil
-// error), 1 when it returned an error or panicked, -N when the child was
-// killed by signal N (Terminate gives -15, Kill -9, on every OS), and N when
-// the target called os.Exit(N). A fatal error of the Go runtime in the child,
-// such as a panic in a goroutine the target started, exits with 2.
+// error), 1 when it returned an error, panicked or called runtime.Goexit
+// (whose deferred calls run first), -N when the child was killed by signal
+// N (Terminate gives -15, Kill -9, on every OS), and N when the target
+// called os.Exit(N). A fatal error of the Go runtime in the child, such as
+// a panic in a goroutine the target started, exits with 2.
 type Process struct {
 	// Target is what the child runs: a top-level function registered with
 	// Main or Register, or a Runner value whose type is registered. It must

@@ -1,7 +1,9 @@
 package mp_test
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,7 @@ import (
 // when it fails.
 
 func init() {
-	targets = append(targets, takesBytes)
+	targets = append(targets, takesBytes, goexit)
 }
 
 func takesBytes([]byte) {}
@@ -139,4 +141,28 @@ func TestBootLimit(t *testing.T) {
 
 	small := start(t, mp.NewProcess(takesBytes, make([]byte, 1<<19)))
 	assert.NoError(t, small.Join())
+}
+
+// goexit ends its goroutine, the child's main one, with runtime.Goexit,
+// as t.FailNow does; its deferred calls run first.
+func goexit() {
+	defer fmt.Println("deferred call ran")
+	runtime.Goexit()
+}
+
+// TestGoexit: a target that calls runtime.Goexit ends the child with exit
+// code 1 and an error that says so, after its deferred calls.
+func TestGoexit(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	p := mp.NewProcess(goexit)
+	p.Stdout = &out
+	start(t, p)
+	err := p.JoinTimeout(10 * time.Second)
+	require.NotErrorIs(t, err, mp.ErrStillRunning, "the child must not hang")
+	var e *mp.ExitError
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 1, e.Code)
+	assert.Contains(t, e.Error(), "exited with code 1: mp: the target called runtime.Goexit")
+	assert.Equal(t, "deferred call ran\n", out.String())
 }

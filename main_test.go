@@ -26,6 +26,7 @@ var helpers = map[string]func(){
 	"floor":   func() { os.Exit(0) },                            // BenchmarkStartJoin's floor
 	"noguard": noGuardMain,                                      // a program that forgot mp.Main
 	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
+	"linger":  linger,                                           // a grandchild that holds its stdout
 }
 
 const helperEnv = "MP_TEST_HELPER"
@@ -33,7 +34,7 @@ const helperEnv = "MP_TEST_HELPER"
 func TestMain(m *testing.M) {
 	// Before the guard: this runs in children too, as code before mp.Main
 	// does in any program.
-	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" {
+	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" || h == "linger" {
 		helpers[h]()
 		os.Exit(0)
 	}

@@ -69,7 +69,13 @@ type Process struct {
 
 	// Stdout and Stderr receive the child's standard output and error. If
 	// nil, the child inherits the parent's. A writer that is not an *os.File
-	// is fed by a goroutine, as with os/exec, and Join waits for it.
+	// is fed by a goroutine, as with os/exec, through a pipe, and Join waits
+	// for the goroutine to copy what the child wrote, but no more than two
+	// seconds after the child has exited: a process the child started, and
+	// left running with the pipe, would otherwise hold Join until it ends.
+	// Then Join closes the pipe, and what comes later is lost
+	// (exec.Cmd.WaitDelay). The same holds for a Stdin that is not an
+	// *os.File.
 	Stdout, Stderr io.Writer
 
 	// AuthKey is the process's authentication key (Python's authkey): a
@@ -303,13 +309,14 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 		env = os.Environ()
 	}
 	child, err := launch.Start(&launch.Spec{
-		Path:   exe,
-		Args:   os.Args,
-		Env:    withoutMarker(env),
-		Dir:    p.Dir,
-		Stdin:  p.Stdin,
-		Stdout: stdout,
-		Stderr: stderr,
+		Path:      exe,
+		Args:      os.Args,
+		Env:       withoutMarker(env),
+		Dir:       p.Dir,
+		Stdin:     p.Stdin,
+		Stdout:    stdout,
+		Stderr:    stderr,
+		WaitDelay: outputDelay,
 		Marker: func(bootH, reportH uintptr) string {
 			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: nonce}.String()
 		},
@@ -346,6 +353,10 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 // reportGrace bounds how long the waiter reads the report pipe after the
 // child has exited; only a descendant that leaked the pipe keeps it open.
 const reportGrace = 2 * time.Second
+
+// outputDelay bounds how long Join waits, after the child has exited, for
+// the goroutines that copy Stdin, Stdout and Stderr (exec.Cmd.WaitDelay).
+const outputDelay = 2 * time.Second
 
 // maxCrash bounds the crash output kept from the report pipe: a dump of
 // all goroutines. The report itself is read whole.

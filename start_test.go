@@ -2,7 +2,9 @@ package mp_test
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,7 +20,7 @@ import (
 // when it fails.
 
 func init() {
-	targets = append(targets, takesBytes, goexit)
+	targets = append(targets, takesBytes, goexit, leaveGrandchild)
 }
 
 func takesBytes([]byte) {}
@@ -165,4 +167,56 @@ func TestGoexit(t *testing.T) {
 	assert.Equal(t, 1, e.Code)
 	assert.Contains(t, e.Error(), "exited with code 1: mp: the target called runtime.Goexit")
 	assert.Equal(t, "deferred call ran\n", out.String())
+}
+
+// linger holds its standard output until its standard input ends (at most
+// a minute).
+func linger() {
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+	}
+}
+
+// leaveGrandchild starts a program that shares its standard input and
+// output, and returns without waiting for it.
+func leaveGrandchild() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), helperEnv+"=linger")
+	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	fmt.Println("grandchild started")
+	return cmd.Process.Release()
+}
+
+// TestJoinLeavesGrandchild: a grandchild that holds the captured standard
+// output of its parent, which has exited, delays Join by at most the
+// documented delay.
+func TestJoinLeavesGrandchild(t *testing.T) {
+	t.Parallel()
+	stdinR, stdinW, err := os.Pipe()
+	require.NoError(t, err)
+	var out syncBuffer
+	p := mp.NewProcess(leaveGrandchild)
+	p.Stdin, p.Stdout = stdinR, &out
+	start(t, p)
+	t.Cleanup(func() { stdinW.Close() }) // lets the grandchild go, before start's cleanup joins
+	stdinR.Close()
+	began := time.Now()
+	err = p.JoinTimeout(20 * time.Second)
+	require.NotErrorIs(t, err, mp.ErrStillRunning, "Join waits for the grandchild")
+	require.NoError(t, err)
+	assert.Less(t, time.Since(began), 10*time.Second)
+	assert.Equal(t, "grandchild started\n", out.String())
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 // when it fails.
 
 func init() {
-	targets = append(targets, takesBytes, goexit, leaveGrandchild)
+	targets = append(targets, takesBytes, goexit, leaveGrandchild, &boxRunner[int]{}, &boxRunner[string]{})
 }
 
 func takesBytes([]byte) {}
@@ -219,4 +220,26 @@ func TestJoinLeavesGrandchild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, time.Since(began), 10*time.Second)
 	assert.Equal(t, "grandchild started\n", out.String())
+}
+
+// boxRunner is a Runner of a generic type: unlike a generic function's,
+// each instantiation has a name of its own.
+type boxRunner[T any] struct{ V T }
+
+func (b *boxRunner[T]) Run() error {
+	fmt.Printf("%T %v\n", b.V, b.V)
+	return nil
+}
+
+func TestGenericRunner(t *testing.T) {
+	t.Parallel()
+	for _, r := range []any{&boxRunner[int]{V: 7}, &boxRunner[string]{V: "seven"}} {
+		var out syncBuffer
+		p := mp.NewProcess(r)
+		p.Stdout = &out
+		start(t, p)
+		require.NoError(t, p.Join())
+		assert.Equal(t, fmt.Sprintf("%T %v\n", reflect.ValueOf(r).Elem().Field(0).Interface(),
+			reflect.ValueOf(r).Elem().Field(0).Interface()), out.String())
+	}
 }

@@ -21,7 +21,7 @@ import (
 // when it fails.
 
 func init() {
-	targets = append(targets, takesBytes, goexit, leaveGrandchild, &boxRunner[int]{}, &boxRunner[string]{})
+	targets = append(targets, takesBytes, takesDeep, goexit, leaveGrandchild, &boxRunner[int]{}, &boxRunner[string]{})
 }
 
 func takesBytes([]byte) {}
@@ -243,3 +243,28 @@ func TestGenericRunner(t *testing.T) {
 			reflect.ValueOf(r).Elem().Field(0).Interface()), out.String())
 	}
 }
+
+// deepConn is a list whose nodes may carry a Conn: Start looks into it for
+// connections to pass.
+type deepConn struct {
+	Next *deepConn
+	C    *mp.Conn
+}
+
+// TestTooDeep: a value nested without end is an error from Start, which
+// starts nothing, never a crash.
+func TestTooDeep(t *testing.T) {
+	t.Parallel()
+	_, w := pipe(t, false)
+	list := &deepConn{C: w}
+	for range 1_000_000 {
+		list = &deepConn{Next: list}
+	}
+	p := mp.NewProcess(takesDeep, list)
+	err := p.Start()
+	require.ErrorIs(t, err, mp.ErrArgs)
+	assert.Contains(t, err.Error(), "nested too deeply")
+	assert.Zero(t, p.PID())
+}
+
+func takesDeep(*deepConn) {}

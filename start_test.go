@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -15,13 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-mp/mp"
+	"github.com/go-mp/mp/spawn"
 )
 
 // Tests of Start's edge cases: what it does while it sends the work, and
 // when it fails.
 
 func init() {
-	targets = append(targets, takesBytes, takesDeep, goexit, leaveGrandchild, &boxRunner[int]{}, &boxRunner[string]{})
+	targets = append(targets, takesBytes, takesDeep, printExecutable, goexit, leaveGrandchild, &boxRunner[int]{}, &boxRunner[string]{})
 }
 
 func takesBytes([]byte) {}
@@ -268,3 +270,34 @@ func TestTooDeep(t *testing.T) {
 }
 
 func takesDeep(*deepConn) {}
+
+func printExecutable() error {
+	exe, err := os.Executable()
+	fmt.Println(exe)
+	return err
+}
+
+// TestSetExecutable: Start runs the program spawn.SetExecutable names. It
+// changes process-wide state, so it does not run in parallel.
+func TestSetExecutable(t *testing.T) {
+	self, err := os.Executable()
+	require.NoError(t, err)
+	b, err := os.ReadFile(self)
+	require.NoError(t, err)
+	copied := filepath.Join(t.TempDir(), "copy-"+filepath.Base(self))
+	require.NoError(t, os.WriteFile(copied, b, 0o755))
+	require.NoError(t, spawn.SetExecutable(copied))
+	t.Cleanup(func() { require.NoError(t, spawn.SetExecutable("")) })
+
+	var out syncBuffer
+	p := mp.NewProcess(printExecutable)
+	p.Stdout = &out
+	start(t, p)
+	require.NoError(t, p.Join())
+	got := strings.TrimSpace(out.String())
+	want, err := filepath.EvalSymlinks(copied)
+	require.NoError(t, err)
+	got, err = filepath.EvalSymlinks(got)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-mp/mp"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // start starts p and makes sure it is killed and joined when the test ends.
@@ -500,7 +501,7 @@ func TestBareMarker(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), helperEnv+"=role", "GO_MP_CHILD=v1:3:4:00112233")
+	cmd.Env = append(os.Environ(), helperEnv+"=role", bootstrap.EnvVar+"="+bootstrap.Marker{Boot: 3, Report: 4, Nonce: "00112233"}.String())
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Equal(t, "MainProcess\n", string(out))

@@ -87,6 +87,21 @@ type channels struct {
 	report, childReport *os.File
 }
 
+// newChannels creates the boot channel (per OS) and the report pipe.
+func newChannels() (*channels, error) {
+	ch := &channels{}
+	var err error
+	if ch.boot, ch.childBoot, err = newBoot(); err != nil {
+		return nil, err
+	}
+	if ch.report, ch.childReport, err = os.Pipe(); err != nil {
+		ch.boot.Close()
+		ch.childBoot.Close()
+		return nil, err
+	}
+	return ch, nil
+}
+
 // Pid returns the child's process ID.
 func (c *Child) Pid() int { return c.cmd.Process.Pid }
 

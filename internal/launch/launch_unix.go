@@ -11,27 +11,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newChannels creates the boot channel, a Unix-domain stream socket pair,
-// and the report pipe. Every descriptor is close-on-exec from birth, so
-// that no other child started meanwhile inherits one; the parent's ends
-// are non-blocking, served by the runtime's poller.
-func newChannels() (*channels, error) {
+// newBoot creates the boot channel, a Unix-domain stream socket pair,
+// close-on-exec from birth, so that no other child started meanwhile
+// inherits an end. The parent's end is non-blocking, served by the
+// runtime's poller.
+func newBoot() (parent, child *os.File, err error) {
 	fds, err := socketpair()
 	if err != nil {
-		return nil, os.NewSyscallError("socketpair", err)
+		return nil, nil, os.NewSyscallError("socketpair", err)
 	}
 	if err := unix.SetNonblock(fds[0], true); err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
-		return nil, os.NewSyscallError("setnonblock", err)
+		return nil, nil, os.NewSyscallError("setnonblock", err)
 	}
-	ch := &channels{boot: os.NewFile(uintptr(fds[0]), "mp-boot"), childBoot: os.NewFile(uintptr(fds[1]), "mp-boot")}
-	if ch.report, ch.childReport, err = os.Pipe(); err != nil {
-		ch.boot.Close()
-		ch.childBoot.Close()
-		return nil, err
-	}
-	return ch, nil
+	return os.NewFile(uintptr(fds[0]), "mp-boot"), os.NewFile(uintptr(fds[1]), "mp-boot"), nil
 }
 
 // prepare passes the child's ends of the channels as its descriptors 3 and

@@ -27,20 +27,11 @@ type sysProc struct {
 	jobHandle windows.Handle
 }
 
-// newChannels creates the boot and report pipes. Anonymous pipes on
-// Windows have no non-blocking mode for anyone to change.
-func newChannels() (*channels, error) {
-	ch := &channels{}
-	var err error
-	if ch.childBoot, ch.boot, err = os.Pipe(); err != nil {
-		return nil, err
-	}
-	if ch.report, ch.childReport, err = os.Pipe(); err != nil {
-		ch.boot.Close()
-		ch.childBoot.Close()
-		return nil, err
-	}
-	return ch, nil
+// newBoot creates the boot channel, a pipe. Anonymous pipes on Windows
+// have no non-blocking mode for anyone to change.
+func newBoot() (parent, child *os.File, err error) {
+	child, parent, err = os.Pipe()
+	return parent, child, err
 }
 
 // prepare passes the child's ends of the channels as inherited handles,

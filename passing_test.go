@@ -12,12 +12,34 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-mp/mp"
+	"github.com/go-mp/mp/isolation"
 )
 
 // Tests of how connections and queues cross into a child.
 
 func init() {
-	targets = append(targets, holdAll, sumQueues, &nestedRunner{}, echoOn)
+	targets = append(targets, holdAll, sumQueues, &nestedRunner{}, echoOn, sendOnGlobal)
+	isolation.Inherit("passing_test.globalConn", &globalConn)
+}
+
+// globalConn is a Fork global: the Conn it holds crosses with it.
+var globalConn *mp.Conn
+
+func sendOnGlobal(msg string) error { return globalConn.Send(msg) }
+
+// TestForkGlobalPassable: a Conn in a global registered with
+// isolation.Inherit crosses under Fork.
+func TestForkGlobalPassable(t *testing.T) {
+	r, w := pipe(t, false)
+	globalConn = w
+	t.Cleanup(func() { globalConn = nil })
+	p := mp.NewProcess(sendOnGlobal, "via a global")
+	p.StartMethod = mp.Fork
+	start(t, p)
+	var got string
+	require.NoError(t, r.Recv(&got))
+	assert.Equal(t, "via a global", got)
+	require.NoError(t, p.Join())
 }
 
 // slowMainEnv makes the test binary sleep for its duration before

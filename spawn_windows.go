@@ -17,7 +17,8 @@ func kill(c *launch.Child) error { return c.Terminate(launch.KillCode) }
 // noPdeathsig is Linux's (see spawn_unix.go).
 const noPdeathsig = false
 
-// sendFiles duplicates files into the child and sends it their values.
+// sendFiles duplicates files into the child, while its process handle is
+// valid, and sends it their values.
 func sendFiles(c *launch.Child, files []*os.File) error {
-	return handles.Send(c.Boot, c.Handle(), files)
+	return handles.Send(c.Boot, c.WithProcess, files)
 }

@@ -10,33 +10,41 @@ import (
 	"github.com/go-mp/mp/internal/bootstrap"
 )
 
-// Send duplicates files into the child process proc (a handle with
-// PROCESS_DUP_HANDLE access) and sends the child's handle values on ch,
-// the boot pipe, as one KindHandles frame. The duplicates are not
-// inheritable: programs the child starts do not get them. If Send fails,
-// the caller ends the child, and with it what was duplicated into it.
-func Send(ch *os.File, proc uintptr, files []*os.File) error {
+// Send duplicates files into the child process and sends the child's
+// handle values on ch, the boot pipe, as one KindHandles frame. withProc
+// runs its function with the child's process handle (with
+// PROCESS_DUP_HANDLE access) while that handle is valid. The duplicates
+// are not inheritable: programs the child starts do not get them. If Send
+// fails, the caller ends the child, and with it what was duplicated into
+// it.
+func Send(ch *os.File, withProc func(func(proc uintptr) error) error, files []*os.File) error {
 	if len(files) == 0 {
 		return nil
 	}
 	vals := make([]byte, 0, 4*len(files))
-	for _, f := range files {
-		rc, err := f.SyscallConn()
-		if err != nil {
-			return fmt.Errorf("passing %s: %w", f.Name(), err)
+	err := withProc(func(proc uintptr) error {
+		for _, f := range files {
+			rc, err := f.SyscallConn()
+			if err != nil {
+				return fmt.Errorf("passing %s: %w", f.Name(), err)
+			}
+			var dup windows.Handle
+			var derr error
+			if err := rc.Control(func(h uintptr) {
+				derr = windows.DuplicateHandle(windows.CurrentProcess(), windows.Handle(h), windows.Handle(proc),
+					&dup, 0, false, windows.DUPLICATE_SAME_ACCESS)
+			}); err != nil {
+				return fmt.Errorf("passing %s: %w", f.Name(), err)
+			}
+			if derr != nil {
+				return fmt.Errorf("passing %s: %w", f.Name(), os.NewSyscallError("DuplicateHandle", derr))
+			}
+			vals = binary.AppendUvarint(vals, uint64(dup))
 		}
-		var dup windows.Handle
-		var derr error
-		if err := rc.Control(func(h uintptr) {
-			derr = windows.DuplicateHandle(windows.CurrentProcess(), windows.Handle(h), windows.Handle(proc),
-				&dup, 0, false, windows.DUPLICATE_SAME_ACCESS)
-		}); err != nil {
-			return fmt.Errorf("passing %s: %w", f.Name(), err)
-		}
-		if derr != nil {
-			return fmt.Errorf("passing %s: %w", f.Name(), os.NewSyscallError("DuplicateHandle", derr))
-		}
-		vals = binary.AppendUvarint(vals, uint64(dup))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return bootstrap.WriteFrame(ch, bootstrap.KindHandles, vals)
 }

@@ -114,9 +114,13 @@ func (s sysProc) release() {
 	windows.CloseHandle(s.jobHandle)
 }
 
-// Handle returns the child's process handle, opened with PROCESS_DUP_HANDLE
-// among others, valid until Wait returns.
-func (c *Child) Handle() uintptr { return uintptr(c.sys.process) }
+// WithProcess runs f with the child's process handle, opened with
+// PROCESS_DUP_HANDLE among other rights, if the child has not been reaped
+// (Wait closes the handle); else it returns os.ErrProcessDone. Terminate
+// and Wait wait for f: it must not block.
+func (c *Child) WithProcess(f func(proc uintptr) error) error {
+	return c.live(func(_ *os.Process, s *sysProc) error { return f(uintptr(s.process)) })
+}
 
 // Terminate ends the child with TerminateProcess and the exit code code;
 // what it started dies with it, as its own children are in jobs that close

@@ -81,8 +81,8 @@ var ErrNonce = errors.New("mp: bootstrap nonce does not match the marker")
 
 // Marker is the parsed value of [EnvVar].
 type Marker struct {
-	Boot, Report uintptr
-	Nonce        string
+	Boot, Report uintptr // the channels, as descriptors (Unix) or handle values (Windows)
+	Nonce        string  // what the Boot frame must carry
 }
 
 // String formats m as the value of [EnvVar].
@@ -114,12 +114,12 @@ type Boot struct {
 
 	Name     string // the child's process name
 	Identity []int  // Python's _identity: 1-based positions from the main process down
-	Daemon   bool
-	Method   string
+	Daemon   bool   // the child is a daemon process
+	Method   string // the start method, "spawn" or "fork"
 
-	ParentPID  int
-	ParentName string
-	AuthKey    []byte
+	ParentPID  int    // the parent's process ID
+	ParentName string // the parent's process name
+	AuthKey    []byte // the process tree's authentication key
 
 	Globals map[string][]byte // Fork only: registered globals as of Start
 
@@ -133,8 +133,8 @@ type Boot struct {
 // Passed announces the files of one passable value: its identity, and how
 // many of the files that follow the Boot frame are its.
 type Passed struct {
-	ID [16]byte
-	N  int
+	ID [16]byte // the value's identity
+	N  int      // how many files are its
 }
 
 // Report is what a child sends back when its target has finished, or when it

@@ -48,8 +48,8 @@ type ID [16]byte
 // Set is the files of one passable value, shared by every copy of the
 // value in this process. Its Files are fixed once it is made.
 type Set struct {
-	ID    ID
-	Files []*os.File
+	ID    ID         // the value's identity, in every process
+	Files []*os.File // the value's files, none nil, in the order the value gave them
 }
 
 // MaxFiles bounds the files one child can be given, so that a garbled

@@ -16,14 +16,15 @@ import (
 
 // Spec describes a child to start.
 type Spec struct {
-	Path string   // the program
+	Path string   // the program, an absolute path
 	Args []string // its argv, Args[0] included
-	Env  []string // its environment, without the marker
-	Dir  string   // its working directory; empty: ours
+	Env  []string // its whole environment but the marker; nil: the marker alone
+	Dir  string   // its working directory; empty: the parent's
 
-	// Stdin, Stdout and Stderr are as in exec.Cmd; WaitDelay bounds how
-	// long Wait waits, once the child has exited, for the goroutines that
-	// copy them (a grandchild may hold the pipes), as exec.Cmd.WaitDelay.
+	// Stdin, Stdout and Stderr are as in exec.Cmd (nil: the null device);
+	// WaitDelay bounds how long Wait waits, once the child has exited, for
+	// the goroutines that copy them (a grandchild may hold the pipes), as
+	// exec.Cmd.WaitDelay does (zero: for ever).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	WaitDelay      time.Duration

@@ -51,7 +51,6 @@ const maxElements = 2147483647
 
 var errTooDeep = fmt.Errorf("%w: value nested more than %d levels deep", ErrBadMessage, MaxDepth)
 
-
 // Encode appends the value message for v to dst. v may be nil. Errors wrap
 // ErrBadMessage.
 func Encode(dst []byte, v any) (out []byte, err error) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // Values travel in CBOR (RFC 8949), encoded and decoded by
@@ -101,7 +103,7 @@ func (m *modes) check(v reflect.Value, depth int) error {
 			return ti.err
 		}
 		for _, n := range ti.named {
-			if _, ok := m.byType[n]; !ok && n != typeTime && n != typeBigInt {
+			if _, ok := m.byType[n]; !ok && !builtin(n) {
 				return fmt.Errorf("%w: cannot encode %s inside an interface: register %s with mp.RegisterType in every process",
 					ErrBadMessage, t, typeName(n))
 			}
@@ -193,6 +195,16 @@ func Decode(b []byte, v any) (err error) {
 	rv.Elem().Set(fresh.Elem())
 	return nil
 }
+
+// builtin reports whether named type t needs no registering to travel in
+// an interface: the codec knows it (time.Time, big.Int), or decoding into
+// an interface makes it (cbor.ByteString for a map key that is a byte
+// string, cbor.SimpleValue).
+func builtin(t reflect.Type) bool {
+	return t == typeTime || t == typeBigInt || t.PkgPath() == cborPkg
+}
+
+var cborPkg = reflect.TypeFor[cbor.ByteString]().PkgPath()
 
 // IsBadMessage reports whether err is one of the codec's.
 func IsBadMessage(err error) bool { return errors.Is(err, ErrBadMessage) }

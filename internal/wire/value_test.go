@@ -264,6 +264,13 @@ func TestBudget(t *testing.T) {
 	err = Decode(evil, &p)
 	require.ErrorIs(t, err, ErrBadMessage)
 
+	// The fuzzers' oracle sees what the walk prevents: decoded without
+	// it, the message allocates over 500 times its size.
+	n := allocated(func() { _ = current.Load().dec.Unmarshal(evil[1:], &v) })
+	assert.Greater(t, n, allocBound(len(evil)), "the unchecked decode allocated %d", n)
+	n = allocated(func() { _ = Decode(evil, &v) })
+	assert.Less(t, n, allocBound(len(evil)), "the checked decode allocated %d", n)
+
 	// The same through an interface holding a registered large type.
 	RegisterType(bigReg{})
 	tagged, err := Encode(nil, any(bigReg{}))

@@ -153,7 +153,7 @@ func (a *analysis) visit(t reflect.Type, ti *typeInfo, where string) {
 	case reflect.Struct:
 		for i := range t.NumField() {
 			f := t.Field(i)
-			name := typeName(t) + "." + f.Name
+			name := t.String() + "." + f.Name
 			if !f.IsExported() {
 				ft := f.Type
 				if ft.Kind() == reflect.Pointer {
@@ -167,7 +167,7 @@ func (a *analysis) visit(t reflect.Type, ti *typeInfo, where string) {
 				default:
 					if ti.err == nil {
 						ti.err = fmt.Errorf("%w: cannot encode %s: field %s is unexported (export it, tag it `mp:\"-\"` to leave it behind, or implement encoding.BinaryMarshaler)",
-							ErrBadMessage, typeName(t), name)
+							ErrBadMessage, t, name)
 					}
 					continue
 				}

@@ -105,7 +105,7 @@ func (m *modes) check(v reflect.Value, depth int) error {
 		for _, n := range ti.named {
 			if _, ok := m.byType[n]; !ok && !builtin(n) {
 				return fmt.Errorf("%w: cannot encode %s inside an interface: register %s with mp.RegisterType in every process",
-					ErrBadMessage, t, typeName(n))
+					ErrBadMessage, t, n)
 			}
 		}
 		if !ti.walk {

@@ -168,15 +168,15 @@ func TestRefused(t *testing.T) {
 		v    any
 		want string
 	}{
-		{secret{}, "field github.com/go-mp/mp/internal/wire.secret.private is unexported"},
-		{nested{}, "field github.com/go-mp/mp/internal/wire.secret.private is unexported"},
+		{secret{}, "cannot encode wire.secret: field wire.secret.private is unexported"},
+		{nested{}, "cannot encode wire.secret: field wire.secret.private is unexported"},
 		{[]*secret{}, "secret.private is unexported"},
 		{map[string]secret{}, "secret.private is unexported"},
 		{struct{ C chan int }{}, "C (chan int)"},
 		{struct{ F func() }{}, "a func cannot cross"},
 		{complex(1, 2), "a complex128 cannot cross"},
-		{[]any{celsius(1)}, "register github.com/go-mp/mp/internal/wire.celsius"},
-		{map[string]any{"j": []job{{}}}, "register github.com/go-mp/mp/internal/wire.job"},
+		{[]any{celsius(1)}, "cannot encode wire.celsius inside an interface: register wire.celsius"},
+		{map[string]any{"j": []job{{}}}, "register wire.job"},
 		{[]any{secret{}}, "secret.private is unexported"},
 	} {
 		_, err := Encode(nil, tc.v)

@@ -24,7 +24,12 @@ import (
 type modes struct {
 	enc    cbor.UserBufferEncMode
 	dec    cbor.DecMode
-	byType map[reflect.Type]uint64
+	// plain are enc and dec without the tags, for types that need none:
+	// a mode with tags looks each value's type up in them.
+	plainEnc cbor.UserBufferEncMode
+	plainDec cbor.DecMode
+	tagged   sync.Map // reflect.Type -> bool: whether the type needs the tags
+	byType   map[reflect.Type]uint64
 	byTag  map[uint64]reflect.Type
 	charge uintptr // the dearest registered type's charge (see typeInfo)
 }
@@ -109,12 +114,12 @@ func newModes(byType map[reflect.Type]uint64, byTag map[uint64]reflect.Type) *mo
 		UnrecognizedTagToAny: cbor.UnrecognizedTagContentToAny,
 	}
 	var err error
-	if len(byType) == 0 {
-		m.enc, err = eo.UserBufferEncMode()
-		if err == nil {
-			m.dec, err = do.DecMode()
-		}
-	} else {
+	m.plainEnc, err = eo.UserBufferEncMode()
+	if err == nil {
+		m.plainDec, err = do.DecMode()
+	}
+	m.enc, m.dec = m.plainEnc, m.plainDec
+	if err == nil && len(byType) > 0 {
 		tags := cbor.NewTagSet()
 		for t, tag := range byType {
 			if err = tags.Add(cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagOptional}, t, tag); err != nil {
@@ -133,4 +138,26 @@ func newModes(byType map[reflect.Type]uint64, byTag map[uint64]reflect.Type) *mo
 		panic("mp: configuring the codec: " + err.Error())
 	}
 	return m
+}
+
+// forType returns the modes for values of type t: with the tags if t's
+// graph holds an interface or a registered type.
+func (m *modes) forType(t reflect.Type, ti *typeInfo) (cbor.UserBufferEncMode, cbor.DecMode) {
+	if len(m.byType) == 0 {
+		return m.plainEnc, m.plainDec
+	}
+	if v, ok := m.tagged.Load(t); ok {
+		if v.(bool) {
+			return m.enc, m.dec
+		}
+		return m.plainEnc, m.plainDec
+	}
+	need := ti.iface
+	for _, n := range ti.named {
+		if _, ok := m.byType[n]; ok {
+			need = true
+		}
+	}
+	m.tagged.Store(t, need)
+	return m.forType(t, ti)
 }

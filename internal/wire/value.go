@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -62,6 +63,7 @@ func Encode(dst []byte, v any) (out []byte, err error) {
 		}
 	}()
 	m := current.Load()
+	enc := m.plainEnc
 	if v != nil {
 		t := reflect.TypeOf(v)
 		ti := infoOf(t)
@@ -73,13 +75,25 @@ func Encode(dst []byte, v any) (out []byte, err error) {
 				return nil, err
 			}
 		}
+		enc, _ = m.forType(t, ti)
 	}
-	buf := bytes.NewBuffer(append(dst, Marker))
-	if err := m.enc.MarshalToBuffer(v, buf); err != nil {
+	buf := bufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	buf.WriteByte(Marker)
+	if err := enc.MarshalToBuffer(v, buf); err != nil {
 		return nil, fmt.Errorf("%w: cannot encode %T: %w", ErrBadMessage, v, err)
 	}
-	return buf.Bytes(), nil
+	return append(dst, buf.Bytes()...), nil
 }
+
+// bufs holds encoding buffers, so that a message costs one allocation (its
+// own) rather than a buffer grown by doubling.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // check walks a value of a type that needs it (see typeInfo.walk).
 func (m *modes) check(v reflect.Value, depth int) error {
@@ -188,8 +202,9 @@ func Decode(b []byte, v any) (err error) {
 			return err
 		}
 	}
+	_, dec := m.forType(t, ti)
 	fresh := reflect.New(t)
-	if err := m.dec.Unmarshal(data, fresh.Interface()); err != nil {
+	if err := dec.Unmarshal(data, fresh.Interface()); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
 	rv.Elem().Set(fresh.Elem())

@@ -165,7 +165,7 @@ func gobDecode(b []byte, v any) (err error) {
 			err = fmt.Errorf("%w: %v", errGob, r)
 		}
 	}()
-		if len(b) == 0 {
+	if len(b) == 0 {
 		return fmt.Errorf("%w: empty message", errGob)
 	}
 	switch b[0] {
@@ -222,5 +222,3 @@ func gobDecode(b []byte, v any) (err error) {
 	}
 	return nil
 }
-
-

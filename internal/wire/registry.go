@@ -22,16 +22,16 @@ import (
 // encoding and decoding modes with the registered tags. Registering a type
 // builds a new snapshot, so encoding and decoding take no lock.
 type modes struct {
-	enc    cbor.UserBufferEncMode
-	dec    cbor.DecMode
+	enc cbor.UserBufferEncMode
+	dec cbor.DecMode
 	// plain are enc and dec without the tags, for types that need none:
 	// a mode with tags looks each value's type up in them.
 	plainEnc cbor.UserBufferEncMode
 	plainDec cbor.DecMode
 	tagged   sync.Map // reflect.Type -> bool: whether the type needs the tags
 	byType   map[reflect.Type]uint64
-	byTag  map[uint64]reflect.Type
-	charge uintptr // the dearest registered type's charge (see typeInfo)
+	byTag    map[uint64]reflect.Type
+	charge   uintptr // the dearest registered type's charge (see typeInfo)
 }
 
 var (

@@ -18,10 +18,10 @@ var (
 	// out of step with its peer: later receives return the same error.
 	ErrMessageTooLarge = wire.ErrMessageTooLarge
 	// ErrBadMessage: a message that cannot be decoded (a truncated frame,
-	// garbage, a value of the wrong type, one that would allocate more
-	// than 32 times its size), or a value that cannot be encoded (an
-	// unexported field, a channel, nesting deeper than MaxDepth, a named
-	// type inside an interface that is not registered).
+	// garbage, a value of the wrong type, one whose decoding would
+	// allocate more than 32 times its size), or a value that cannot be
+	// encoded (an unexported field, a channel, nesting deeper than
+	// MaxDepth, a named type inside an interface that is not registered).
 	ErrBadMessage = wire.ErrBadMessage
 	// ErrBufferTooShort: RecvBytesInto got a message longer than its
 	// buffer.

@@ -301,7 +301,7 @@ func TestRefusedValues(t *testing.T) {
 		assert.Contains(t, err.Error(), "nested more than")
 		assert.False(t, p.IsAlive())
 
-		p = mp.NewProcess(&secretRunner{N: 1})
+		p = mp.NewProcess(&secretRunner{N: 1, state: []int{1}})
 		p.StartMethod = m
 		err = p.Start()
 		require.ErrorIs(t, err, mp.ErrBadMessage)

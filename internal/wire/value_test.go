@@ -168,7 +168,7 @@ func TestRefused(t *testing.T) {
 		v    any
 		want string
 	}{
-		{secret{}, "cannot encode wire.secret: field wire.secret.private is unexported"},
+		{secret{private: 1}, "cannot encode wire.secret: field wire.secret.private is unexported"},
 		{nested{}, "cannot encode wire.secret: field wire.secret.private is unexported"},
 		{[]*secret{}, "secret.private is unexported"},
 		{map[string]secret{}, "secret.private is unexported"},

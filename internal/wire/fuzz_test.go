@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"reflect"
 	"runtime"
 	"testing"
@@ -109,6 +110,9 @@ var fuzzTargets = []reflect.Type{
 	reflect.TypeFor[int](),
 	reflect.TypeFor[string](),
 	reflect.TypeFor[[4]bigElem](),
+	reflect.TypeFor[[]float64](),
+	reflect.TypeFor[[]int](),
+	reflect.TypeFor[[]int64](),
 }
 
 func init() { RegisterType(bigElem{}) }
@@ -126,6 +130,8 @@ func FuzzValue(f *testing.F) {
 		&fuzzNode{V: 1, Next: &fuzzNode{V: 2}, Kids: []*fuzzNode{{V: 3}}},
 		any([]any{1, "a", bigElem{}, map[string]any{"k": []byte{1}}, time.Unix(0, 0)}),
 		42, "hello", []string{"a", "b"}, nil,
+		[]float64{1.5, math.NaN()}, []int{-1, 1 << 40}, []int64{math.MinInt64}, []uint64{math.MaxUint64},
+		[]float32{1.5}, []any{1.5, 1},
 	}
 	for _, v := range seeds {
 		b, err := Encode(nil, v)
@@ -137,8 +143,10 @@ func FuzzValue(f *testing.F) {
 	f.Add([]byte{Marker, 0x9a, 0, 1, 0, 0, 0xa0, 0xa0, 0xa0})
 	f.Add([]byte{Marker, 0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{Marker})
+	f.Add(append([]byte{Marker, 0x82, 0xf9, 0x7e, 0x00}, 0xfa, 0x7f, 0xc0, 0, 0))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, typ := range fuzzTargets {
+			checkFast(t, in, typ)
 			p := reflect.New(typ)
 			var err error
 			checkAlloc(t, typ.String(), len(in), func() {

@@ -99,6 +99,8 @@ func newModes(byType map[reflect.Type]uint64, byTag map[uint64]reflect.Type) *mo
 		IndefLength:   cbor.IndefLengthForbidden,
 		NilContainers: cbor.NilContainerAsNull,
 		ShortestFloat: cbor.ShortestFloatNone,
+		NaNConvert:    cbor.NaNConvertNone, // NaN payloads and widths cross as they are
+		InfConvert:    cbor.InfConvertNone,
 	}
 	do := cbor.DecOptions{
 		DupMapKey:            cbor.DupMapKeyQuiet,

@@ -62,6 +62,9 @@ func Encode(dst []byte, v any) (out []byte, err error) {
 			err = fmt.Errorf("%w: cannot encode %T: %v", ErrBadMessage, v, r)
 		}
 	}()
+	if out, ok := encodeFast(dst, v); ok {
+		return out, nil
+	}
 	m := current.Load()
 	enc := m.plainEnc
 	if v != nil {
@@ -191,6 +194,9 @@ func Decode(b []byte, v any) (err error) {
 		return fmt.Errorf("%w: not a value message (was it sent with SendBytes?)", ErrBadMessage)
 	}
 	data := b[1:]
+	if decodeFast(data, v) {
+		return nil
+	}
 	m := current.Load()
 	t := rv.Type().Elem()
 	ti := infoOf(t)

@@ -205,7 +205,7 @@ func (r *fastReader) ints(lo, hi int64) ([]int64, bool) {
 		switch {
 		case major == majUint && arg <= uint64(hi):
 			s[i] = int64(arg)
-		case major == majNeg && arg <= uint64(-(lo + 1)):
+		case major == majNeg && arg <= uint64(-(lo+1)):
 			s[i] = -1 - int64(arg)
 		default:
 			return nil, false

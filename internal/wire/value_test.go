@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -299,4 +300,25 @@ func TestRegisterType(t *testing.T) {
 	assert.Equal(t, tagOf(reflect.TypeFor[registered]()), tagOf(reflect.TypeFor[registered]()))
 	assert.NotEqual(t, tagOf(reflect.TypeFor[registered]()), tagOf(reflect.TypeFor[job]()))
 	assert.GreaterOrEqual(t, tagOf(reflect.TypeFor[job]()), uint64(1)<<63)
+}
+
+func localA() any {
+	type local struct{ A int }
+	return local{}
+}
+
+func localB() any {
+	type local struct{ B string }
+	return local{}
+}
+
+// TestRegisterCollision: two types with one name (declared in two
+// functions) would get one tag number: the second registration panics.
+func TestRegisterCollision(t *testing.T) {
+	t.Parallel()
+	RegisterType(localA())
+	assert.PanicsWithValue(t,
+		"mp: RegisterType: github.com/go-mp/mp/internal/wire.local and github.com/go-mp/mp/internal/wire.local have the same tag number ("+
+			fmt.Sprintf("%#x", tagOf(reflect.TypeOf(localB())))+"): rename one",
+		func() { RegisterType(localB()) })
 }

@@ -143,7 +143,7 @@
 //
 // Decoding is meant for input from a hostile peer: a malformed message, one
 // of the wrong type, or one that would make the receiver allocate more than
-// 32 times its size for what it decodes (a slice of large structs sent as
+// 48 times its size for what it decodes (a slice of large structs sent as
 // empty maps, say) is ErrBadMessage, never a panic or a crash; with the
 // decoder's own overheads, a message costs its receiver at most about 64
 // times its size, which a fuzzer checks.

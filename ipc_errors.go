@@ -19,7 +19,7 @@ var (
 	ErrMessageTooLarge = wire.ErrMessageTooLarge
 	// ErrBadMessage: a message that cannot be decoded (a truncated frame,
 	// garbage, a value of the wrong type, one whose decoding would
-	// allocate more than 32 times its size), or a value that cannot be
+	// allocate more than 48 times its size), or a value that cannot be
 	// encoded (an unexported field, a channel, nesting deeper than
 	// MaxDepth, a named type inside an interface that is not registered).
 	ErrBadMessage = wire.ErrBadMessage

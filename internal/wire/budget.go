@@ -119,6 +119,15 @@ func (w *walker) skip() {
 	}
 }
 
+// noNestedTag refuses a tag whose content is another tag. Encode never
+// writes one, and cbor, decoding a chain of n tags into an interface,
+// gathers the chain's numbers again at each level: n^2 allocation.
+func (w *walker) noNestedTag() {
+	if w.pos < len(w.b) && w.b[w.pos]>>5 == majTag {
+		w.fail("a tag inside a tag")
+	}
+}
+
 func isNull(c byte) bool { return c == 0xf6 || c == 0xf7 }
 
 // item walks one data item to be decoded into a value of type t.
@@ -151,6 +160,7 @@ func (w *walker) item(t reflect.Type, depth int) {
 		// A tag before a value of a static type: the decoder checks it
 		// against the type; the content is decoded into the type.
 		w.pos += size
+		w.noNestedTag()
 		w.item(t, depth+1)
 		return
 	}
@@ -206,7 +216,7 @@ func (w *walker) item(t reflect.Type, depth int) {
 				w.fail("count beyond the message")
 				return
 			}
-			w.charge(arg * uint64(t.Key().Size()+t.Elem().Size()+mapOverhead))
+			w.charge(mapHeader + arg*uint64(t.Key().Size()+t.Elem().Size()+mapOverhead))
 			for range arg {
 				w.item(t.Key(), depth+1)
 				w.item(t.Elem(), depth+1)
@@ -304,7 +314,7 @@ func (w *walker) generic(depth int) {
 	case majBytes, majText:
 		w.pos += size
 		l := w.strLen(arg)
-		w.charge(uint64(l) + 2*boxOverhead + 24)
+		w.charge(uint64(l) + 24) // the bytes, and a box for the header
 		w.pos += l
 	case majArray:
 		w.pos += size
@@ -312,7 +322,7 @@ func (w *walker) generic(depth int) {
 			w.fail("count beyond the message")
 			return
 		}
-		w.charge(24 + boxOverhead + arg*(16+boxOverhead))
+		w.charge(24 + arg*16) // the slice's box, and a slot an element
 		for range arg {
 			w.generic(depth + 1)
 		}
@@ -322,12 +332,13 @@ func (w *walker) generic(depth int) {
 			w.fail("count beyond the message")
 			return
 		}
-		w.charge(64 + arg*(32+mapOverhead+2*boxOverhead))
+		w.charge(mapHeader + arg*(32+mapOverhead))
 		for range 2 * arg {
 			w.generic(depth + 1)
 		}
 	case majTag:
 		w.pos += size
+		w.noNestedTag()
 		if rt, ok := w.m.byTag[arg]; ok {
 			w.charge(uint64(rt.Size()) + boxOverhead)
 			w.item(rt, depth+1)
@@ -337,6 +348,6 @@ func (w *walker) generic(depth int) {
 		w.generic(depth + 1)
 	default:
 		w.pos += size
-		w.charge(boxOverhead)
+		w.charge(boxOverhead) // a number's box
 	}
 }

@@ -31,7 +31,6 @@ type modes struct {
 	tagged   sync.Map // reflect.Type -> bool: whether the type needs the tags
 	byType   map[reflect.Type]uint64
 	byTag    map[uint64]reflect.Type
-	charge   uintptr // the dearest registered type's charge (see typeInfo)
 }
 
 var (
@@ -127,7 +126,6 @@ func newModes(byType map[reflect.Type]uint64, byTag map[uint64]reflect.Type) *mo
 			if err = tags.Add(cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagOptional}, t, tag); err != nil {
 				break
 			}
-			m.charge = max(m.charge, t.Size()+boxOverhead, infoOf(t).charge)
 		}
 		if err == nil {
 			m.enc, err = eo.UserBufferEncModeWithTags(tags)

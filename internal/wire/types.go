@@ -88,12 +88,36 @@ type analysis struct {
 	named map[reflect.Type]bool
 }
 
-// Per-entry overheads charged on top of the element sizes (a map's slot
-// control bytes and growth, an interface's box).
+// Overheads charged on top of the element sizes: a map's slot control
+// bytes and growth per entry, a map's header (even an empty map has one),
+// an interface's box.
 const (
 	mapOverhead = 16
+	mapHeader   = 48
 	boxOverhead = 16
 )
+
+// cost is what one data item decoded into a place of type t allocates at
+// least beyond the place itself, and the place: t's size, plus the
+// pointee of a pointer (a one-byte empty map fills a *struct), plus a
+// map's header.
+func cost(t reflect.Type) uintptr {
+	extra := uintptr(0)
+	for range 8 { // pointers to pointers: enough to be generous
+		switch t.Kind() {
+		case reflect.Pointer:
+			t = t.Elem()
+			extra += t.Size()
+			continue
+		case reflect.Map:
+			extra += mapHeader
+		case reflect.Interface:
+			extra += boxOverhead
+		}
+		break
+	}
+	return extra
+}
 
 // genericCharge is what decoding one data item into an empty interface
 // allocates at most, unless it is of a registered type: a box, a map
@@ -139,15 +163,15 @@ func (a *analysis) visit(t reflect.Type, ti *typeInfo, where string) {
 		ti.walk, ti.iface = true, true
 		a.charge(ti, genericCharge)
 	case reflect.Pointer:
-		a.charge(ti, t.Elem().Size())
+		a.charge(ti, cost(t))
 		a.visit(t.Elem(), ti, where)
 	case reflect.Slice:
-		a.charge(ti, t.Elem().Size())
+		a.charge(ti, t.Elem().Size()+cost(t.Elem()))
 		a.visit(t.Elem(), ti, where)
 	case reflect.Array:
 		a.visit(t.Elem(), ti, where)
 	case reflect.Map:
-		a.charge(ti, t.Key().Size()+t.Elem().Size()+mapOverhead)
+		a.charge(ti, t.Key().Size()+cost(t.Key())+t.Elem().Size()+cost(t.Elem())+mapOverhead)
 		a.visit(t.Key(), ti, where)
 		a.visit(t.Elem(), ti, where)
 	case reflect.Struct:

@@ -44,7 +44,7 @@ const depthMargin = 64
 
 // AllocFactor bounds decoding: a message of n bytes allocates at most
 // about AllocFactor*n bytes (plus a constant) for the value it decodes.
-const AllocFactor = 32
+const AllocFactor = 48
 
 // allocSlack is the constant part of the bound: what the decoded value's
 // own top level may take.
@@ -200,7 +200,10 @@ func Decode(b []byte, v any) (err error) {
 	m := current.Load()
 	t := rv.Type().Elem()
 	ti := infoOf(t)
-	if ti.charge > AllocFactor || ti.iface && m.charge > AllocFactor {
+	// Interfaces are always walked: what fills them is up to the
+	// message (and cbor's decoding of tags into them needs guarding, see
+	// noNestedTag).
+	if ti.iface || ti.charge > AllocFactor {
 		if err := m.dec.Wellformed(data); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadMessage, err)
 		}

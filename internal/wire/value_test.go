@@ -289,6 +289,47 @@ func TestBudget(t *testing.T) {
 
 type bigReg struct{ A [256]int64 }
 
+// TestNestedTags: a chain of tags, which cbor would decode into an
+// interface with allocation quadratic in its length, is refused.
+func TestNestedTags(t *testing.T) {
+	t.Parallel()
+	msg := []byte{Marker}
+	for range 5000 {
+		msg = append(msg, 0xc6)
+	}
+	msg = append(msg, 0x01)
+	var a any
+	n := allocated(func() {
+		err := Decode(msg, &a)
+		assert.ErrorIs(t, err, ErrBadMessage)
+	})
+	assert.Less(t, n, allocBound(len(msg)))
+	var m map[string]any
+	assert.ErrorIs(t, Decode(append([]byte{Marker, 0xa1, 0x61, 'k'}, msg[1:]...), &m), ErrBadMessage)
+}
+
+// TestEmptyMaps: maps cost their header even empty.
+func TestEmptyMaps(t *testing.T) {
+	t.Parallel()
+	msg := []byte{Marker, 0x99, 0x27, 0x10} // an array of 10000
+	for range 10000 {
+		msg = append(msg, 0xa0)
+	}
+	for _, p := range []any{new([]map[string]int), new([]any), new(any), new([]*map[int]int)} {
+		n := allocated(func() { _ = Decode(msg, p) })
+		assert.Less(t, n, allocBound(len(msg)), "%T", p)
+	}
+	// Some empty maps among others are fine.
+	legit := make([]map[string]int, 100)
+	for i := range legit {
+		legit[i] = map[string]int{}
+		if i%3 == 0 {
+			legit[i]["key"] = i
+		}
+	}
+	assert.Equal(t, legit, roundTrip(t, legit))
+}
+
 func TestRegisterType(t *testing.T) {
 	t.Parallel()
 	RegisterType(registered{}) // twice is harmless

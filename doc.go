@@ -144,7 +144,8 @@
 // Decoding is meant for input from a hostile peer: a malformed message, one
 // of the wrong type, or one that would make the receiver allocate more than
 // 48 times its size for what it decodes (a slice of large structs sent as
-// empty maps, say) is ErrBadMessage, never a panic or a crash; with the
+// empty maps, say; a legitimate message made of little but empty maps
+// can be refused too) is ErrBadMessage, never a panic or a crash; with the
 // decoder's own overheads, a message costs its receiver at most about 64
 // times its size, which a fuzzer checks.
 //

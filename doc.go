@@ -116,7 +116,8 @@
 //
 //   - Anything made of numbers, strings, bools, []byte, slices, arrays,
 //     maps, structs and pointers crosses; so do time.Time (to the
-//     nanosecond, with its offset from UTC) and types that implement
+//     nanosecond, with its offset from UTC, in the years 0 to 9999 that
+//     RFC 3339 can write) and types that implement
 //     encoding.BinaryMarshaler and BinaryUnmarshaler. Channels,
 //     functions and complex numbers do not.
 //   - nil crosses as nil: Put(nil) (an untyped nil, a nil pointer, a nil

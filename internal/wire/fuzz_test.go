@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -159,6 +160,9 @@ func FuzzValue(f *testing.F) {
 				// What decodes encodes again (depth and all), and
 				// decodes to the same value.
 				b, err := Encode(nil, p.Elem().Interface())
+				if err != nil && strings.Contains(err.Error(), "outside of range [0,9999] for RFC 3339") {
+					continue // a time from a numeric tag, beyond what RFC 3339 writes
+				}
 				if err != nil {
 					t.Fatalf("into %s: decoded %#v, cannot encode it: %v", typ, p.Elem().Interface(), err)
 				}

@@ -2,6 +2,7 @@ package mp_test
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func kindValue(kind string) any {
 	case "floats1000":
 		f := make([]float64, 1000)
 		for i := range f {
-			f[i] = float64(i) * 1.5
+			f[i] = math.Sqrt(float64(i)) // full mantissas, as measured data has
 		}
 		return f
 	case "map100":

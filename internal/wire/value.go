@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -229,6 +228,3 @@ func builtin(t reflect.Type) bool {
 }
 
 var cborPkg = reflect.TypeFor[cbor.ByteString]().PkgPath()
-
-// IsBadMessage reports whether err is one of the codec's.
-func IsBadMessage(err error) bool { return errors.Is(err, ErrBadMessage) }

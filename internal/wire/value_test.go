@@ -244,7 +244,7 @@ type bigStruct struct {
 // TestBudget: a message whose items are small but whose targets are large
 // is refused before it is decoded, and a real one passes.
 func TestBudget(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it measures the process's allocation.
 	legit := make([]bigStruct, 100)
 	for i := range legit {
 		legit[i].A[3] = int64(i)
@@ -292,7 +292,7 @@ type bigReg struct{ A [256]int64 }
 // TestNestedTags: a chain of tags, which cbor would decode into an
 // interface with allocation quadratic in its length, is refused.
 func TestNestedTags(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it measures the process's allocation.
 	msg := []byte{Marker}
 	for range 5000 {
 		msg = append(msg, 0xc6)
@@ -310,7 +310,7 @@ func TestNestedTags(t *testing.T) {
 
 // TestEmptyMaps: maps cost their header even empty.
 func TestEmptyMaps(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it measures the process's allocation.
 	msg := []byte{Marker, 0x99, 0x27, 0x10} // an array of 10000
 	for range 10000 {
 		msg = append(msg, 0xa0)

@@ -11,9 +11,6 @@ import (
 // bytes big-endian.
 const HeaderSize = 4
 
-// MaxFrame is the most a frame's header can announce.
-const MaxFrame = 1<<32 - 1
-
 // ReadChunk bounds what is allocated before the bytes arrive: a lying
 // length costs at most this much, plus what the peer really sends.
 const ReadChunk = 1 << 20

@@ -2,7 +2,6 @@ package mp
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-mp/mp/internal/handles"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Conn is one end of a [Pipe], or a connection made by a [Listener] or
@@ -38,7 +38,7 @@ type Conn struct {
 	closed atomic.Bool
 
 	rmu    sync.Mutex
-	hdr    [frameHeader]byte
+	hdr    [wire.HeaderSize]byte
 	broken error // the stream is out of step: every receive fails so
 
 	wmu  sync.Mutex
@@ -95,11 +95,13 @@ func (c *Conn) SetMaxMessage(n int) {
 	c.max.Store(int64(n))
 }
 
-// Send sends v, encoded with encoding/gob; the receiver decodes it with
-// Recv into a value of the same type (or one gob can decode into). Types
-// sent inside interface values must be registered with gob.Register.
+// Send sends v; the receiver decodes it with Recv into a value of the same
+// type (or one of the same shape). v may be nil, and Recv then sets its
+// variable to the zero value. Named types sent inside interface values
+// must be registered with RegisterType. See "Values" in the package
+// documentation for what can be sent.
 func (c *Conn) Send(v any) error {
-	b, err := encodeValue(nil, v)
+	b, err := wire.Encode(nil, v)
 	if err != nil {
 		return err
 	}
@@ -107,7 +109,7 @@ func (c *Conn) Send(v any) error {
 }
 
 // Recv receives a message sent with Send and decodes it into v, which must
-// be a non-nil pointer. It blocks until a message comes, and returns io.EOF
+// be a non-nil pointer; what v pointed to is replaced, not merged into. It blocks until a message comes, and returns io.EOF
 // once the peer has closed its end and every message has been received.
 func (c *Conn) Recv(v any) error {
 	if err := checkPointer(v); err != nil {
@@ -117,7 +119,7 @@ func (c *Conn) Recv(v any) error {
 	if err != nil {
 		return err
 	}
-	return decodeValue(b, v)
+	return wire.Decode(b, v)
 }
 
 // SendBytes sends p as one message, which RecvBytes returns whole.
@@ -141,12 +143,12 @@ func (c *Conn) SendBytes(p []byte) error {
 	if len(p) <= 64<<10 {
 		// One write: fewer system calls, and atomic on a pipe up to
 		// PIPE_BUF bytes.
-		c.wbuf = appendFrame(c.wbuf[:0], p)
+		c.wbuf = wire.AppendFrame(c.wbuf[:0], p)
 		_, err = w.Write(c.wbuf)
 	} else {
 		// No copy of a large message.
-		var hdr [frameHeader]byte
-		binary.BigEndian.PutUint32(hdr[:], uint32(len(p)))
+		var hdr [wire.HeaderSize]byte
+		wire.PutHeader(&hdr, len(p))
 		if _, err = w.Write(hdr[:]); err == nil {
 			_, err = w.Write(p)
 		}
@@ -176,7 +178,7 @@ func (c *Conn) RecvBytes() ([]byte, error) {
 	if c.broken != nil {
 		return nil, c.broken
 	}
-	b, err := readFrame(r, &c.hdr, int(c.max.Load()))
+	b, err := wire.ReadFrame(r, &c.hdr, int(c.max.Load()))
 	switch {
 	case err == io.EOF:
 		return nil, io.EOF
@@ -219,9 +221,9 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 		}
 		return 0, c.ioError("receive", err)
 	}
-	n := binary.BigEndian.Uint32(c.hdr[:])
+	n := wire.Length(c.hdr[:])
 	if uint64(n) > uint64(len(p)) {
-		if _, err := readPayload(r, n, int(c.max.Load())); err != nil {
+		if _, err := wire.ReadPayload(r, n, int(c.max.Load())); err != nil {
 			c.broken = err
 			return 0, err
 		}
@@ -316,14 +318,17 @@ func (c *Conn) passSet() (*handles.Set, error) {
 	return c.pass, nil
 }
 
-// GobEncode encodes c's identity, so that Start can carry c into a child
-// (see "Pipes and queues" in the package documentation). The encoding
-// decodes only in a process that holds c's pipe ends.
-func (c *Conn) GobEncode() ([]byte, error) {
+// MarshalBinary encodes c's identity, so that Start can carry c into a
+// child (see "Pipes and queues" in the package documentation). The
+// encoding decodes only in a process that holds c's pipe ends. A
+// connection of a Listener or Client fails with ErrNotPassable.
+func (c *Conn) MarshalBinary() ([]byte, error) {
 	if _, err := c.passSet(); err != nil {
 		return nil, err
 	}
-	b := append([]byte{2}, c.pass.ID[:]...)
+	w := &wire.Writer{}
+	w.Byte(2)
+	w.Raw(c.pass.ID[:])
 	var ends uint64
 	if c.rf != nil {
 		ends |= 1
@@ -331,23 +336,25 @@ func (c *Conn) GobEncode() ([]byte, error) {
 	if c.wf != nil {
 		ends |= 2
 	}
-	b = binary.AppendUvarint(b, ends)
-	return binary.AppendUvarint(b, uint64(c.max.Load())), nil
+	w.Uint(ends)
+	w.Uint(uint64(c.max.Load()))
+	return w.B, nil
 }
 
-// GobDecode is GobEncode's inverse. It fails with ErrNotPassable in a
-// process that does not hold c's pipe ends; in one that does, the Conn it
-// makes shares them (closing either closes both).
-func (c *Conn) GobDecode(b []byte) error {
-	d := &decoder{b: b}
-	if d.byte() != 2 {
+// UnmarshalBinary is MarshalBinary's inverse. It fails with
+// ErrNotPassable in a process that does not hold c's pipe ends; in one
+// that does, the Conn it makes shares them (closing either closes both).
+func (c *Conn) UnmarshalBinary(b []byte) error {
+	d := wire.NewReader(b)
+	if d.Byte() != 2 {
 		return fmt.Errorf("%w: not an encoded Conn", ErrBadMessage)
 	}
-	id := d.id()
-	ends := d.uint()
-	max := d.uint()
-	if d.err != nil {
-		return d.err
+	var id [16]byte
+	copy(id[:], d.Raw(len(id)))
+	ends := d.Uint()
+	max := d.Uint()
+	if err := d.End(); err != nil {
+		return err
 	}
 	if ends == 0 || ends > 3 || max == 0 || max > 1<<32-1 {
 		return fmt.Errorf("%w: bad Conn", ErrBadMessage)
@@ -377,46 +384,4 @@ func nonNil(files ...*os.File) []*os.File {
 		}
 	}
 	return out
-}
-
-// decoder reads the encodings of Conn and Queue.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: malformed encoding", ErrBadMessage)
-	}
-}
-
-func (d *decoder) byte() byte {
-	if d.err != nil || len(d.b) == 0 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) uint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if d.err != nil || n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// id reads a 16-byte identity.
-func (d *decoder) id() (id [16]byte) {
-	if d.err != nil || len(d.b) < len(id) {
-		d.fail()
-		return id
-	}
-	d.b = d.b[copy(id[:], d.b):]
-	return id
 }

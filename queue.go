@@ -2,7 +2,6 @@ package mp
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/go-mp/mp/internal/bootstrap"
 	"github.com/go-mp/mp/internal/handles"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // MaxQueueSize is the largest maxsize a bounded queue may have: Python's
@@ -34,7 +34,7 @@ const MaxQueueSize = 32767
 // A Queue is given to a child as an argument of a Process, or a field of a
 // Runner, under either start method, and can be passed on from there.
 //
-// As in Python, the items are gob-encoded as Put is called and written to a
+// As in Python, the items are encoded as Put is called and written to a
 // pipe by a goroutine of the putting process (the feeder), so Put returns
 // at once while the queue has room. A child process waits for its feeders
 // when its target returns, before it exits; a Go program that is not a
@@ -231,8 +231,9 @@ func (q *Queue) beginOp(put bool) error {
 }
 
 // Put puts v at the tail of the queue, waiting while a bounded queue is
-// full. v is encoded with encoding/gob before Put returns: a value gob
-// cannot encode is an error here, not in the feeder.
+// full. v is encoded (see "Values" in the package documentation) before
+// Put returns: a value that cannot be encoded is an error here, not in the
+// feeder. v may be nil: Get then sets its variable to the zero value.
 func (q *Queue) Put(v any) error { return q.put(v, -1) }
 
 // PutTimeout is Put waiting at most timeout for room; then it returns
@@ -247,7 +248,7 @@ func (q *Queue) put(v any, d time.Duration) error {
 		return err
 	}
 	defer q.ops.Done()
-	b, err := encodeValue(nil, v)
+	b, err := wire.Encode(nil, v)
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (q *Queue) put(v any, d time.Duration) error {
 		q.counter(offUnfinished).Add(1)
 	}
 	if q.simple {
-		_, err := q.writeFrames(appendFrame(nil, b))
+		_, err := q.writeFrames(wire.AppendFrame(nil, b))
 		return err
 	}
 	q.feed.put(q, b)
@@ -297,7 +298,7 @@ func (q *Queue) get(v any, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return decodeValue(b, v)
+	return wire.Decode(b, v)
 }
 
 // receive reads one message from the pipe, holding the read lock so that
@@ -337,11 +338,11 @@ func (q *Queue) receive(d time.Duration) ([]byte, error) {
 }
 
 func (q *Queue) readLocked(d time.Duration, deadline time.Time) ([]byte, error) {
-	carry := q.shared[offCarry : offCarry+frameHeader]
+	carry := q.shared[offCarry : offCarry+wire.HeaderSize]
 	carryLen := q.counter(offCarryLen)
-	var hdr [frameHeader]byte
+	var hdr [wire.HeaderSize]byte
 	have := int(carryLen.Load())
-	if have < 0 || have > frameHeader {
+	if have < 0 || have > wire.HeaderSize {
 		return nil, fmt.Errorf("%w: corrupt queue state", ErrBadMessage)
 	}
 	copy(hdr[:], carry[:have])
@@ -356,18 +357,18 @@ func (q *Queue) readLocked(d time.Duration, deadline time.Time) ([]byte, error) 
 		}
 		have = n
 	}
-	if have < frameHeader {
+	if have < wire.HeaderSize {
 		// The header has begun to arrive; its writer wrote it whole.
 		if _, err := io.ReadFull(q.r, hdr[have:]); err != nil {
 			return nil, err
 		}
 	}
 	carryLen.Store(0)
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > readChunk {
-		return readPayload(q.r, n, q.max)
+	n := wire.Length(hdr[:])
+	if n > wire.ReadChunk {
+		return wire.ReadPayload(q.r, n, q.max)
 	}
-	buf := make([]byte, int(n)+frameHeader)
+	buf := make([]byte, int(n)+wire.HeaderSize)
 	got := 0
 	for got < int(n) {
 		k, err := q.r.Read(buf[got:])
@@ -506,11 +507,11 @@ func (q *SimpleQueue) Empty() bool { return q.q.Empty() }
 // Close releases this process's hold on the queue; see Queue.Close.
 func (q *SimpleQueue) Close() error { return q.q.Close() }
 
-// GobEncode lets Start carry q into a child; see Queue.GobEncode.
-func (q *SimpleQueue) GobEncode() ([]byte, error) { return q.q.GobEncode() }
+// MarshalBinary lets Start carry q into a child; see Queue.MarshalBinary.
+func (q *SimpleQueue) MarshalBinary() ([]byte, error) { return q.q.MarshalBinary() }
 
-// GobDecode is GobEncode's inverse, in the child.
-func (q *SimpleQueue) GobDecode(b []byte) error { return q.q.GobDecode(b) }
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (q *SimpleQueue) UnmarshalBinary(b []byte) error { return q.q.UnmarshalBinary(b) }
 
 // files returns the files of q, in the order its Set holds them.
 func (q *Queue) files() []*os.File {
@@ -536,14 +537,16 @@ func (q *Queue) passSet() (*handles.Set, error) {
 
 func (q *SimpleQueue) passSet() (*handles.Set, error) { return q.q.passSet() }
 
-// GobEncode encodes q's identity, so that Start can carry q into a child
-// (see "Pipes and queues" in the package documentation). The encoding
-// decodes only in a process that holds q's files.
-func (q *Queue) GobEncode() ([]byte, error) {
+// MarshalBinary encodes q's identity, so that Start can carry q into a
+// child (see "Pipes and queues" in the package documentation). The
+// encoding decodes only in a process that holds q's files.
+func (q *Queue) MarshalBinary() ([]byte, error) {
 	if _, err := q.passSet(); err != nil {
 		return nil, err
 	}
-	b := append([]byte{2}, q.id[:]...)
+	w := &wire.Writer{}
+	w.Byte(2)
+	w.Raw(q.id[:])
 	flags := uint64(0)
 	if q.joinable {
 		flags |= 1
@@ -551,24 +554,26 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	if q.simple {
 		flags |= 2
 	}
-	b = binary.AppendUvarint(b, flags)
-	b = binary.AppendUvarint(b, uint64(q.maxsize))
-	return binary.AppendUvarint(b, uint64(q.max)), nil
+	w.Uint(flags)
+	w.Uint(uint64(q.maxsize))
+	w.Uint(uint64(q.max))
+	return w.B, nil
 }
 
-// GobDecode is GobEncode's inverse. It fails with ErrNotPassable in a
-// process that does not hold q's files.
-func (q *Queue) GobDecode(b []byte) error {
-	d := &decoder{b: b}
-	if d.byte() != 2 {
+// UnmarshalBinary is MarshalBinary's inverse. It fails with
+// ErrNotPassable in a process that does not hold q's files.
+func (q *Queue) UnmarshalBinary(b []byte) error {
+	d := wire.NewReader(b)
+	if d.Byte() != 2 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
-	id := d.id()
-	flags := d.uint()
-	maxsize := d.uint()
-	maxMsg := d.uint()
-	if d.err != nil {
-		return d.err
+	var id [16]byte
+	copy(id[:], d.Raw(len(id)))
+	flags := d.Uint()
+	maxsize := d.Uint()
+	maxMsg := d.Uint()
+	if err := d.End(); err != nil {
+		return err
 	}
 	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || flags > 3 {
 		return fmt.Errorf("%w: bad Queue", ErrBadMessage)
@@ -732,7 +737,7 @@ type feeder struct {
 func (f *feeder) put(q *Queue, b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.buf = appendFrame(f.buf, b)
+	f.buf = wire.AppendFrame(f.buf, b)
 	f.start(q)
 }
 
@@ -870,7 +875,7 @@ func adoptSpills(spills []bootstrap.Spill) {
 		b, err := os.ReadFile(sp.Path)
 		os.Remove(sp.Path)
 		q := lookupQueue(sp.Queue)
-		if err != nil || q == nil || !validFrames(b) {
+		if err != nil || q == nil || !wire.ValidFrames(b) {
 			continue
 		}
 		q.mu.Lock()
@@ -880,19 +885,4 @@ func adoptSpills(spills []bootstrap.Spill) {
 			q.feed.putFrames(q, b)
 		}
 	}
-}
-
-// validFrames reports whether b is a whole number of frames.
-func validFrames(b []byte) bool {
-	for len(b) > 0 {
-		if len(b) < frameHeader {
-			return false
-		}
-		n := binary.BigEndian.Uint32(b)
-		if uint64(n) > uint64(len(b)-frameHeader) {
-			return false
-		}
-		b = b[frameHeader+int(n):]
-	}
-	return true
 }

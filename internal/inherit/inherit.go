@@ -4,13 +4,13 @@
 package inherit
 
 import (
-	"bytes"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"sync"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 var (
@@ -76,7 +76,7 @@ func Snapshot() (map[string][]byte, error) {
 	}
 	out := make(map[string][]byte, len(globals))
 	for name, ptr := range globals {
-		b, err := encode(box(ptr.Elem()).Interface())
+		b, err := wire.Encode(nil, ptr.Interface()) // the pointer: encoded as its target, with its static type
 		if err != nil {
 			return nil, fmt.Errorf("mp: cannot carry global %q (%s): %w", name, ptr.Type().Elem(), err)
 		}
@@ -94,33 +94,9 @@ func Restore(snap map[string][]byte) error {
 		if !ok {
 			return fmt.Errorf("%w: %q (register it with isolation.Inherit before mp.Main)", ErrUnknown, name)
 		}
-		bv := reflect.New(boxType(ptr.Type().Elem()))
-		if err := decode(b, bv.Interface()); err != nil {
+		if err := wire.Decode(b, ptr.Interface()); err != nil {
 			return fmt.Errorf("mp: restoring global %q: %w", name, err)
 		}
-		ptr.Elem().Set(bv.Elem().Field(0))
 	}
 	return nil
 }
-
-// box wraps v in a one-field struct, so that gob carries zero values, nil
-// pointers and interface values the same way it carries struct fields.
-func box(v reflect.Value) reflect.Value {
-	b := reflect.New(boxType(v.Type())).Elem()
-	b.Field(0).Set(v)
-	return b
-}
-
-func boxType(t reflect.Type) reflect.Type {
-	return reflect.StructOf([]reflect.StructField{{Name: "V", Type: t}})
-}
-
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func decode(b []byte, v any) error { return gob.NewDecoder(bytes.NewReader(b)).Decode(v) }

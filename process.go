@@ -283,10 +283,10 @@ var maxBoot = bootstrap.MaxFrame
 
 // passError is Start's error for what the search for passable values
 // found: one that cannot be passed, or a value nested too deeply to look
-// into.
+// into (which the codec refuses too, as ErrBadMessage).
 func passError(err error) error {
 	if errors.Is(err, handles.ErrTooDeep) {
-		return fmt.Errorf("%w: %w", ErrArgs, err)
+		return fmt.Errorf("%w: %w: %w", ErrArgs, ErrBadMessage, err)
 	}
 	return err
 }

@@ -265,6 +265,7 @@ func TestTooDeep(t *testing.T) {
 	p := mp.NewProcess(takesDeep, list)
 	err := p.Start()
 	require.ErrorIs(t, err, mp.ErrArgs)
+	require.ErrorIs(t, err, mp.ErrBadMessage, "as the codec refuses a value nested too deeply")
 	assert.Contains(t, err.Error(), "nested too deeply")
 	assert.Zero(t, p.PID())
 }

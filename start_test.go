@@ -66,7 +66,7 @@ func TestStartDoesNotHoldTheLock(t *testing.T) {
 		t.Helper()
 		began := time.Now()
 		f()
-		assert.Less(t, time.Since(began), time.Second, name)
+		assert.Less(t, time.Since(began), 5*time.Second, name) // not the hour the child sleeps
 	}
 	quick("IsAlive", func() { assert.True(t, p.IsAlive()) })
 	quick("String", func() { assert.Contains(t, p.String(), "started") })

@@ -291,11 +291,11 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 // any more).
 func (c *Conn) Poll(timeout time.Duration) (bool, error) {
 	if timeout <= 0 {
-		return c.poll(nil)
+		return c.poll(context.Background(), false)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	ok, err := c.poll(ctx)
+	ok, err := c.poll(ctx, true)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return false, nil
 	}
@@ -310,11 +310,11 @@ func (c *Conn) PollContext(ctx context.Context) (bool, error) {
 	if ctx == nil {
 		panic("mp: PollContext with a nil Context")
 	}
-	return c.poll(ctx)
+	return c.poll(ctx, true)
 }
 
-// poll looks once if ctx is nil, and otherwise waits until ctx is done.
-func (c *Conn) poll(ctx context.Context) (bool, error) {
+// poll looks once, and if wait, waits until ctx is done.
+func (c *Conn) poll(ctx context.Context, wait bool) (bool, error) {
 	if c.closed.Load() {
 		return false, ErrConnClosed
 	}
@@ -328,7 +328,7 @@ func (c *Conn) poll(ctx context.Context) (bool, error) {
 	case c.rf == nil:
 		return false, fmt.Errorf("%w: cannot poll the sending end", ErrWrongEnd)
 	}
-	more, ahead := c.readAhead(ctx != nil)
+	more, ahead := c.readAhead(wait)
 	if ahead {
 		return true, nil
 	}
@@ -337,7 +337,7 @@ func (c *Conn) poll(ctx context.Context) (bool, error) {
 		return false, c.ioError("poll", err)
 	}
 	ok, err := ready.Now(rc)
-	if err == nil && !ok && ctx != nil {
+	if err == nil && !ok && wait {
 		// Close ends the wait, and so does a receive that reads ahead the
 		// bytes this wait is for.
 		var cancel context.CancelFunc

@@ -89,10 +89,10 @@ func pipeStreams() (io.ReadWriteCloser, io.ReadWriteCloser) {
 	ar, bw := io.Pipe()
 	br, aw := io.Pipe()
 	return struct {
-		io.Reader
-		io.WriteCloser
-	}{ar, aw}, struct {
-		io.Reader
-		io.WriteCloser
-	}{br, bw}
+			io.Reader
+			io.WriteCloser
+		}{ar, aw}, struct {
+			io.Reader
+			io.WriteCloser
+		}{br, bw}
 }

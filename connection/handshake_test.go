@@ -84,15 +84,15 @@ func TestHandshakeBothWays(t *testing.T) {
 	}
 }
 
+// stream is one end of two io.Pipes.
+type stream struct {
+	io.Reader
+	io.WriteCloser
+}
+
 // pipeStreams returns two connected in-memory streams.
 func pipeStreams() (io.ReadWriteCloser, io.ReadWriteCloser) {
 	ar, bw := io.Pipe()
 	br, aw := io.Pipe()
-	return struct {
-			io.Reader
-			io.WriteCloser
-		}{ar, aw}, struct {
-			io.Reader
-			io.WriteCloser
-		}{br, bw}
+	return stream{ar, aw}, stream{br, bw}
 }

@@ -69,23 +69,27 @@ func chatter(family, address string, seed uint64, n int) error {
 // that long: go test -run 'Abuse|Killed' -timeout 0 ./connection.
 func TestListenerAbuse(t *testing.T) {
 	t.Parallel()
-	rounds, until := 1, time.Time{}
+	kills := 0
+	soak(t, 1, func(round uint64) { kills += abuseRound(t, round) })
+	t.Logf("%d children killed", kills)
+}
+
+// soak plays round n times, or with MP_SOAK set, until that much time has
+// passed; it stops at the first failure.
+func soak(t *testing.T, n int, round func(uint64)) {
+	t.Helper()
+	until := time.Time{}
 	if s := os.Getenv(soakEnv); s != "" {
 		d, err := time.ParseDuration(s)
 		require.NoError(t, err, "%s", soakEnv)
-		rounds, until = 1<<30, time.Now().Add(d)
+		n, until = 1<<30, time.Now().Add(d)
 	}
-	kills := 0
-	for round := 0; round < rounds; round++ {
-		if !until.IsZero() && time.Now().After(until) {
-			break
+	for i := range n {
+		if t.Failed() || (!until.IsZero() && time.Now().After(until)) {
+			return
 		}
-		kills += abuseRound(t, uint64(round))
-		if t.Failed() {
-			break
-		}
+		round(uint64(i))
 	}
-	t.Logf("%d children killed", kills)
 }
 
 func abuseRound(t *testing.T, round uint64) (kills int) {
@@ -249,21 +253,7 @@ func listenAndEcho(out *mp.Conn) error {
 // MP_SOAK repeats it.
 func TestListenerKilled(t *testing.T) {
 	t.Parallel()
-	rounds, until := 3, time.Time{}
-	if s := os.Getenv(soakEnv); s != "" {
-		d, err := time.ParseDuration(s)
-		require.NoError(t, err, "%s", soakEnv)
-		rounds, until = 1<<30, time.Now().Add(d)
-	}
-	for round := 0; round < rounds; round++ {
-		if !until.IsZero() && time.Now().After(until) {
-			break
-		}
-		killedRound(t, uint64(round))
-		if t.Failed() {
-			break
-		}
-	}
+	soak(t, 3, func(round uint64) { killedRound(t, round) })
 }
 
 func killedRound(t *testing.T, round uint64) {

@@ -82,8 +82,8 @@ func (r *rejections) all() []error {
 }
 
 // serve accepts connections until l is closed, echoing one message on
-// each; it returns a function that waits for it to stop.
-func serve(t *testing.T, l *connection.Listener) (wait func() error) {
+// each; it returns a function that closes l and checks that serve stopped.
+func serve(t *testing.T, l *connection.Listener) (stop func()) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
@@ -104,7 +104,11 @@ func serve(t *testing.T, l *connection.Listener) (wait func() error) {
 			})
 		}
 	}()
-	return func() error { return <-done }
+	return func() {
+		t.Helper()
+		require.NoError(t, l.Close())
+		assert.ErrorIs(t, <-done, mp.ErrConnClosed)
+	}
 }
 
 func TestListenerChild(t *testing.T) {
@@ -142,7 +146,7 @@ func TestListenerWrongKey(t *testing.T) {
 			l := listen(t, family, []byte("right"), nil)
 			rej := collect(l)
 			fam, addr := l.Addr()
-			stopped := serve(t, l)
+			stop := serve(t, l)
 
 			c, err := connection.Client(fam, addr, []byte("wrong"))
 			assert.Nil(t, c)
@@ -161,8 +165,7 @@ func TestListenerWrongKey(t *testing.T) {
 			assert.Equal(t, "hi", string(b))
 			require.NoError(t, c.Close())
 
-			require.NoError(t, l.Close())
-			assert.ErrorIs(t, stopped(), mp.ErrConnClosed)
+			stop()
 		})
 	}
 }
@@ -175,7 +178,7 @@ func TestListenerGarbage(t *testing.T) {
 	l := listen(t, connection.FamilyTCP, nil, nil)
 	rej := collect(l)
 	fam, addr := l.Addr()
-	stopped := serve(t, l)
+	stop := serve(t, l)
 	for _, garbage := range [][]byte{
 		{0xff, 0xff, 0xff, 0xff, 1, 2, 3},           // a 4 GiB frame
 		{0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'},       // not a digest
@@ -195,8 +198,7 @@ func TestListenerGarbage(t *testing.T) {
 	c, err := connection.Client(fam, addr, nil)
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
-	require.NoError(t, l.Close())
-	assert.ErrorIs(t, stopped(), mp.ErrConnClosed)
+	stop()
 }
 
 func TestListenerMisuse(t *testing.T) {
@@ -218,7 +220,7 @@ func TestListenerHandshakeTimeout(t *testing.T) {
 	l := listen(t, connection.FamilyTCP, nil, func(l *connection.Listener) { l.HandshakeTimeout = 100 * time.Millisecond })
 	rej := collect(l)
 	fam, addr := l.Addr()
-	stopped := serve(t, l)
+	stop := serve(t, l)
 	nc, err := net.Dial(fam, addr)
 	require.NoError(t, err)
 	defer nc.Close()
@@ -229,8 +231,7 @@ func TestListenerHandshakeTimeout(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(t0), 100*time.Millisecond)
 	_, err = io.ReadAll(nc) // the challenge, then end of file
 	assert.NoError(t, err)
-	require.NoError(t, l.Close())
-	assert.ErrorIs(t, stopped(), mp.ErrConnClosed)
+	stop()
 }
 
 // TestListenerSlowPeers: with 200 peers that connect and say nothing and 3
@@ -244,7 +245,7 @@ func TestListenerSlowPeers(t *testing.T) {
 			l := listen(t, family, nil, nil)
 			rej := collect(l)
 			fam, addr := l.Addr()
-			stopped := serve(t, l)
+			stop := serve(t, l)
 
 			quit := make(chan struct{})
 			var slow sync.WaitGroup
@@ -293,8 +294,7 @@ func TestListenerSlowPeers(t *testing.T) {
 			for _, err := range rej.all() {
 				assert.NotContains(t, err.Error(), "dropped", "a peer was dropped though MaxHandshakes was not reached")
 			}
-			require.NoError(t, l.Close())
-			assert.ErrorIs(t, stopped(), mp.ErrConnClosed)
+			stop()
 		})
 	}
 }
@@ -308,7 +308,7 @@ func TestListenerDrop(t *testing.T) {
 	l := listen(t, connection.FamilyTCP, nil, func(l *connection.Listener) { l.MaxHandshakes = max })
 	rej := collect(l)
 	fam, addr := l.Addr()
-	stopped := serve(t, l)
+	stop := serve(t, l)
 	var peers []net.Conn
 	for range silent {
 		nc, err := net.Dial(fam, addr)
@@ -332,8 +332,7 @@ func TestListenerDrop(t *testing.T) {
 	// A dropped peer sees the challenge and end of file.
 	_, err = io.ReadAll(peers[0])
 	assert.NoError(t, err)
-	require.NoError(t, l.Close()) // waits for Rejected
-	assert.ErrorIs(t, stopped(), mp.ErrConnClosed)
+	stop() // waits for Rejected
 	errs := rej.all()
 	assert.GreaterOrEqual(t, len(errs), silent+1-max, "silent peers dropped")
 	for _, err := range errs {
@@ -350,7 +349,7 @@ func TestListenerBurst(t *testing.T) {
 	l := listen(t, connection.FamilyTCP, nil, func(l *connection.Listener) { l.MaxHandshakes = max })
 	rej := collect(l)
 	fam, addr := l.Addr()
-	stopped := serve(t, l)
+	stop := serve(t, l)
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Go(func() {
@@ -368,8 +367,7 @@ func TestListenerBurst(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Empty(t, rej.all())
-	require.NoError(t, l.Close())
-	assert.ErrorIs(t, stopped(), mp.ErrConnClosed)
+	stop()
 }
 
 // TestListenerBackpressure: with no Accept, at most MaxHandshakes

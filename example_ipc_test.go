@@ -3,6 +3,7 @@ package mp_test
 import (
 	"fmt"
 	"log"
+	"net"
 	"time"
 
 	"github.com/go-mp/mp"
@@ -124,4 +125,18 @@ func ExampleConn_SendBytes() {
 	// "cd"
 	// ""
 	// more: false
+}
+
+func ExampleNewConn() {
+	a, b := net.Pipe() // any byte stream: a socket, a pipe, a net.Pipe
+	ca, cb := mp.NewConn(a), mp.NewConn(b)
+	defer ca.Close()
+	defer cb.Close()
+	go func() { _ = ca.Send("hello over a stream") }()
+	var s string
+	if err := cb.Recv(&s); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s)
+	// Output: hello over a stream
 }

@@ -3,13 +3,13 @@
 package mp
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
 	"syscall"
 	"time"
 
+	"github.com/go-mp/mp/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -154,7 +154,7 @@ func (q *Queue) writeFrames(b []byte) (int, error) {
 func groupEnd(b []byte, i int) int {
 	end := i
 	for end < len(b) {
-		n := frameHeader + int(binary.BigEndian.Uint32(b[end:]))
+		n := wire.HeaderSize + int(wire.Length(b[end:]))
 		if end > i && end+n-i > pipeBuf {
 			break
 		}

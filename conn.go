@@ -342,18 +342,18 @@ func (c *Conn) poll(ctx context.Context, wait bool) (bool, error) {
 	if err == nil && !ok && wait {
 		// Close ends the wait, and so does a receive that reads ahead the
 		// bytes this wait is for.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
+		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		defer context.AfterFunc(c.lifetime(), cancel)()
 		if more != nil {
 			defer context.AfterFunc(more, cancel)()
 		}
-		ok, err = ready.Wait(ctx, rc)
-		if !ok {
-			if _, ahead := c.readAhead(false); ahead {
-				return true, nil
-			}
+		ok, err = ready.Wait(wctx, rc)
+		if err != nil && wctx.Err() != nil && ctx.Err() == nil && !c.closed.Load() {
+			// A receive in another goroutine read a message ahead while
+			// this waited: one was waiting, though that receive, or the
+			// next, may have taken it since.
+			return true, nil
 		}
 	}
 	switch {
@@ -361,8 +361,10 @@ func (c *Conn) poll(ctx context.Context, wait bool) (bool, error) {
 		return ok, nil
 	case c.closed.Load():
 		return false, ErrConnClosed
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return false, err
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return false, err // the poller saw ctx's deadline before ctx did
 	}
 	return false, c.ioError("poll", err)
 }

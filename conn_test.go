@@ -1,6 +1,7 @@
 package mp_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -141,4 +142,37 @@ func conntestFrames(msgs ...[]byte) []byte {
 		out = append(out, m...)
 	}
 	return out
+}
+
+// TestPollContext: PollContext returns the context's error when it ends,
+// and ErrConnClosed when another goroutine closes the Conn.
+func TestPollContext(t *testing.T) {
+	t.Parallel()
+	a, _ := pipe(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.PollContext(ctx)
+		done <- err
+	}()
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	ok, err := a.PollContext(ctx)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	go func() {
+		_, err := a.PollContext(context.Background())
+		done <- err
+	}()
+	require.NoError(t, a.Close())
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, mp.ErrConnClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not wake PollContext")
+	}
 }

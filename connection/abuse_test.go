@@ -253,6 +253,12 @@ func listenAndEcho(out *mp.Conn) error {
 // MP_SOAK repeats it.
 func TestListenerKilled(t *testing.T) {
 	t.Parallel()
+	if underWine() {
+		// Seen with ss(8): the killed process's end of one connection stays
+		// ESTABLISHED, held by wineserver alone, so the client's read never
+		// ends; Windows closes every socket of a terminated process.
+		t.Skip("Wine 8 keeps a socket of a killed process open when it had I/O pending, so its peer never sees end of file")
+	}
 	soak(t, 3, func(round uint64) { killedRound(t, round) })
 }
 

@@ -36,7 +36,8 @@ var (
 	ErrTaskDone = errors.New("mp: TaskDone called too many times")
 	// ErrNotPassable: a Conn or Queue decoded in a process that does not
 	// hold its files (it was sent, not passed by Start), or a connection
-	// that cannot cross into a child (one from a Listener or Client).
+	// that cannot cross into a child (one from NewConn, as package
+	// connection's Listener and Client make them).
 	ErrNotPassable = errors.New("mp: cannot pass this to another process")
 	// ErrAuth: a connection whose peer failed the authentication
 	// challenge, or refused ours.

@@ -3,7 +3,6 @@ package mp
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"time"
 	"unsafe"
@@ -81,10 +80,6 @@ func readTimeout(f *os.File, p []byte, d time.Duration) (int, error) {
 	return n, err
 }
 
-// pollRead reports whether f has something to read (or is at end of file),
-// waiting at most d (d < 0: for ever). It reads nothing.
-func pollRead(f *os.File, d time.Duration) (bool, error) { return waitReadable(f, d) }
-
 // x/sys/windows has no wrapper for PeekNamedPipe.
 var procPeekNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("PeekNamedPipe")
 
@@ -138,10 +133,6 @@ func mapShared(f *os.File) ([]byte, error) {
 }
 
 func unmapShared(mem []byte) { _ = windows.UnmapViewOfFile(uintptr(unsafe.Pointer(&mem[0]))) }
-
-// socketReadable is not implemented on Windows: Poll(0) of a socket waits
-// a millisecond instead.
-func socketReadable(net.Conn) (bool, error) { return false, errors.ErrUnsupported }
 
 // writeFrames writes frames to the queue's pipe, holding the write lock:
 // this package does not rely on the atomicity of writes to an anonymous

@@ -122,6 +122,10 @@ func (c *child) run() {
 	parent := &Process{Name: b.ParentName, pid: b.ParentPID, role: roleParent, state: stateStarted,
 		done: make(chan struct{})}
 	self.parent = parent
+	// Like Python's child, this one reports the method it was started
+	// with, and its own children default to it: a Fork child's children
+	// are given the registered globals too.
+	defaultMethod.Store(StartMethod(b.Method))
 	// A fatal error (a panic in another goroutine, say) is written to the
 	// report pipe too, so that the parent's Join can return it.
 	_ = debug.SetCrashOutput(c.report, debug.CrashOptions{})

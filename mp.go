@@ -59,7 +59,9 @@ func AllStartMethods() []StartMethod { return []StartMethod{Spawn, Fork} }
 var defaultMethod atomic.Value // StartMethod
 
 // SetStartMethod sets the start method used by processes whose StartMethod
-// field is zero. It affects later calls to Start.
+// field is zero. It affects later calls to Start. A child starts with the
+// method it was started with as its default, as Python's does, so that
+// the children of a Fork child are forked too.
 func SetStartMethod(m StartMethod) error {
 	if m != Spawn && m != Fork {
 		return fmt.Errorf("%w: %q (want %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork)
@@ -69,7 +71,8 @@ func SetStartMethod(m StartMethod) error {
 }
 
 // GetStartMethod returns the start method used by processes whose
-// StartMethod field is zero.
+// StartMethod field is zero: in a child, unless it has called
+// SetStartMethod, the method the child was started with.
 func GetStartMethod() StartMethod {
 	if m, ok := defaultMethod.Load().(StartMethod); ok {
 		return m

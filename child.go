@@ -126,6 +126,7 @@ func (c *child) run() {
 	// with, and its own children default to it: a Fork child's children
 	// are given the registered globals too.
 	defaultMethod.Store(StartMethod(b.Method))
+	quietAll.Store(b.QuietAll)
 	// A fatal error (a panic in another goroutine, say) is written to the
 	// report pipe too, so that the parent's Join can return it.
 	_ = debug.SetCrashOutput(c.report, debug.CrashOptions{})
@@ -145,6 +146,9 @@ func (c *child) run() {
 // queues must reach their pipes, or the parent, and its own children are
 // joined, before the process exits with code and sends rep.
 func (c *child) finish(code int, rep *bootstrap.Report) {
+	if !c.b.Quiet {
+		printFailure(os.Stderr, c.b.Name, rep)
+	}
 	rep.Spills = flushQueues()
 	Shutdown()
 	c.exit(code, rep)

@@ -180,7 +180,10 @@
 // returns nil for a child that ran its target and exited with 0, and
 // otherwise an [*ExitError] with the code, the
 // target's error text, or the panic value and stack, or the runtime's crash
-// output.
+// output. A failing child also says so on its own standard error, as
+// Python's does ("Process Process-1:", then the panic and stack, or the
+// error), so that a program that never looks at Join's error does not hide
+// a crash; Process.Quiet and SetQuiet silence it.
 //
 // # No orphans
 //

@@ -8,9 +8,9 @@ import (
 )
 
 // ExitError is the error Join returns for a child that did not exit with
-// code 0. It brings home what Python leaves in the child's stderr: the error
-// the target returned, or the panic value and the stack of the panicking
-// goroutine.
+// code 0. It brings home what Python leaves in the child's stderr (and the
+// child prints there too, unless Process.Quiet): the error the target
+// returned, or the panic value and the stack of the panicking goroutine.
 type ExitError struct {
 	Name string // the child's Name
 	PID  int    // the child's process ID

@@ -79,6 +79,11 @@ type Process struct {
 	// *os.File.
 	Stdout, Stderr io.Writer
 
+	// Quiet stops the child from printing, on its standard error, what
+	// made its target fail (see SetQuiet). Join's error carries it either
+	// way. The zero value prints it, unless SetQuiet(true) was called.
+	Quiet bool
+
 	// AuthKey is the process's authentication key (Python's authkey): a
 	// secret that the processes of one tree share, for authenticating the
 	// connections between them. If nil, the child inherits the key of the
@@ -264,6 +269,8 @@ func (p *Process) start() error {
 		Name:       p.Name,
 		Identity:   p.identity,
 		Daemon:     p.Daemon,
+		Quiet:      p.Quiet || quietAll.Load(),
+		QuietAll:   quietAll.Load(),
 		Method:     string(method),
 		ParentPID:  cur.pid,
 		ParentName: cur.Name,

@@ -115,6 +115,8 @@ type Boot struct {
 	Name     string // the child's process name
 	Identity []int  // Python's _identity: 1-based positions from the main process down
 	Daemon   bool   // the child is a daemon process
+	Quiet    bool   // the child prints nothing when its target fails
+	QuietAll bool   // the parent's mp.SetQuiet, which the child inherits
 	Method   string // the start method, "spawn" or "fork"
 
 	ParentPID  int    // the parent's process ID

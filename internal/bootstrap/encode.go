@@ -32,6 +32,8 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.Int(int64(id))
 	}
 	w.Bool(b.Daemon)
+	w.Bool(b.Quiet)
+	w.Bool(b.QuietAll)
 	w.String(b.Method)
 	w.Int(int64(b.ParentPID))
 	w.String(b.ParentName)
@@ -69,6 +71,8 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 		}
 	}
 	b.Daemon = r.Bool()
+	b.Quiet = r.Bool()
+	b.QuietAll = r.Bool()
 	b.Method = r.String()
 	b.ParentPID = int(r.Int())
 	b.ParentName = r.String()

@@ -31,11 +31,18 @@ type ExitError struct {
 	Output string
 
 	cause error // ErrMainGuard or ErrInvalidTarget, for errors.Is
+	guard bool  // the child reached Start before mp.Main
 }
 
 func (e *ExitError) Error() string {
 	who := fmt.Sprintf("mp: %s (pid %d)", e.Name, e.PID)
 	switch {
+	case e.cause == ErrMainGuard && e.guard:
+		return fmt.Sprintf("%s did not run its target: it tried to start a process before calling mp.Main, "+
+			"and was refused (see mp.ErrMainGuard); then it exited by itself with code %d", who, e.Code)
+	case e.cause == ErrMainGuard:
+		return fmt.Sprintf("%s did not run its target: it exited by itself with code %d without reaching mp.Main "+
+			"(see mp.ErrMainGuard)", who, e.Code)
 	case e.Panic != "":
 		return fmt.Sprintf("%s panicked: %s", who, e.Panic)
 	case e.Err != "":
@@ -62,7 +69,7 @@ func exitError(name string, pid, code int, started bool, rep *bootstrap.Report, 
 		e.Err, e.ErrType, e.Panic, e.Stack = rep.Err, rep.ErrType, rep.Panic, rep.Stack
 		switch {
 		case rep.Guard:
-			e.cause = ErrMainGuard
+			e.cause, e.guard = ErrMainGuard, true
 		case rep.Boot && strings.Contains(rep.Err, ErrInvalidTarget.Error()):
 			e.cause = ErrInvalidTarget
 		}

@@ -491,7 +491,7 @@ func TestForgottenGuard(t *testing.T) {
 	require.Len(t, lines, 3, string(out))
 	assert.Regexp(t, `^started pid \d+ from pid \d+$`, lines[0])
 	assert.Regexp(t, `^start refused in pid \d+: mp: an attempt has been made to start a new process before the current process has finished its bootstrapping phase`, lines[1])
-	assert.Regexp(t, `^join: guard=true: mp: Process-1 \(pid \d+\) exited with code 0: mp: an attempt`, lines[2])
+	assert.Regexp(t, `^join: guard=true: mp: Process-1 \(pid \d+\) did not run its target: it tried to start a process before calling mp.Main, and was refused \(see mp.ErrMainGuard\); then it exited by itself with code 0$`, lines[2])
 }
 
 // TestBareMarker: the environment marker without the inherited pipes does

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,6 +119,13 @@ func checkGuard() error {
 func (c *child) run() {
 	b := c.b
 	self.proc = newSelf(b.Name, b.Identity, b.Daemon, b.AuthKey)
+	self.proc.parentPID = b.ParentPID
+	self.proc.kind = "Process"
+	if kind, ok := strings.CutPrefix(b.Target, "runner:"); ok {
+		// "runner:example.com/pkg.T", or "...pkg.T[example.com/q.U]".
+		base, _, _ := strings.Cut(kind, "[")
+		self.proc.kind = kind[strings.LastIndexByte(base, '.')+1:]
+	}
 	self.once.Do(func() {})
 	parent := &Process{Name: b.ParentName, pid: b.ParentPID, role: roleParent, state: stateStarted,
 		done: make(chan struct{})}

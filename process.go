@@ -90,11 +90,13 @@ type Process struct {
 	// calling process; the main process's is random.
 	AuthKey []byte
 
-	mu       sync.Mutex
-	state    procState
-	role     procRole
-	pid      int
-	identity []int
+	mu        sync.Mutex
+	state     procState
+	role      procRole
+	pid       int
+	parentPID int    // the PID of the process that made p; 0 if unknown
+	kind      string // String's type name for CurrentProcess in a child
+	identity  []int
 	done     chan struct{}
 	child    *launch.Child
 	code     int
@@ -127,7 +129,9 @@ func NewProcess(target any, args ...any) *Process {
 	return p
 }
 
-// name gives p its identity and, unless set, its default name.
+// name gives p its identity and, unless set, its default name: the kind
+// of process ("Process", or a Runner's type name, as Python names a
+// Process subclass) and its identity, "Process-1:2".
 func (p *Process) name() {
 	if p.identity != nil {
 		return
@@ -135,13 +139,29 @@ func (p *Process) name() {
 	cur := CurrentProcess()
 	n := int(self.children.Add(1))
 	p.identity = append(append([]int(nil), cur.identity...), n)
+	p.parentPID = cur.pid
 	if p.Name == "" {
 		parts := make([]string, len(p.identity))
 		for i, id := range p.identity {
 			parts[i] = strconv.Itoa(id)
 		}
-		p.Name = "Process-" + strings.Join(parts, ":")
+		p.Name = kindOf(p.Target) + "-" + strings.Join(parts, ":")
 	}
+}
+
+// kindOf is what Python's type(p).__name__ would say of a Process running
+// target: the type name of a Runner, "Process" for anything else.
+func kindOf(target any) string {
+	if _, ok := target.(Runner); ok {
+		typ := reflect.TypeOf(target)
+		if typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Name() != "" {
+			return typ.Name()
+		}
+	}
+	return "Process"
 }
 
 func newSelf(name string, identity []int, daemon bool, key []byte) *Process {
@@ -616,32 +636,73 @@ func (p *Process) Close() error {
 	return nil
 }
 
-// String describes p like Python's repr: name, PID and state.
+// String describes p in the shape of Python's repr:
+//
+//	<Process name='Process-1' pid=1234 parent=1200 stopped exitcode=-SIGTERM daemon>
+//
+// the kind of process (Process, a Runner's type name, _MainProcess, or
+// _ParentProcess), its name, PID and parent's PID (None where unknown), its
+// state (initial, started, stopped or closed), the exit code once it has
+// exited, with a signal's name for -N, and daemon for a daemon process.
 func (p *Process) String() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var st string
+	kind, parent, st := kindOf(p.Target), "None", "started"
 	switch {
-	case p.role == roleSelf || p.role == roleParent:
-		st = "started"
-	case p.state == stateNew:
+	case p.parentPID != 0:
+		parent = strconv.Itoa(p.parentPID)
+	case p.role == roleChild:
+		parent = strconv.Itoa(os.Getpid()) // the process that will start it
+	}
+	switch {
+	case p.role == roleSelf && p.kind != "":
+		kind = p.kind
+	case p.role == roleSelf:
+		kind = "_MainProcess"
+	case p.role == roleParent:
+		kind = "_ParentProcess"
+		select {
+		case <-p.doneChan():
+			st = "stopped"
+		default:
+		}
+	case p.state == stateNew, p.state == stateStarting:
 		st = "initial"
-	case p.state == stateStarting:
-		st = "starting"
-	case p.state == stateStarted:
-		st = "started"
 	case p.state == stateExited:
-		st = "stopped exitcode=" + strconv.Itoa(p.code)
+		st = "stopped exitcode=" + exitCodeName(p.code)
 	case p.state == stateClosed:
 		st = "closed"
 	}
+	info := []string{kind, "name=" + pyRepr(p.Name)}
+	if p.pid != 0 && p.state != stateClosed {
+		info = append(info, "pid="+strconv.Itoa(p.pid))
+	}
+	info = append(info, "parent="+parent, st)
 	if p.Daemon {
-		st += " daemon"
+		info = append(info, "daemon")
 	}
-	if p.pid != 0 && p.state != stateExited {
-		return fmt.Sprintf("<Process name=%q pid=%d %s>", p.Name, p.pid, st)
+	return "<" + strings.Join(info, " ") + ">"
+}
+
+// signalNames are the signals whose numbers are the same on every Unix,
+// for exit codes as Python's repr names them (-SIGTERM).
+var signalNames = map[int]string{1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT",
+	8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"}
+
+func exitCodeName(code int) string {
+	if name, ok := signalNames[-code]; ok {
+		return "-" + name
 	}
-	return fmt.Sprintf("<Process name=%q %s>", p.Name, st)
+	return strconv.Itoa(code)
+}
+
+// pyRepr quotes s as Python's repr quotes a plain string: in single
+// quotes, or as Go quotes it if it holds a quote or anything unprintable.
+func pyRepr(s string) string {
+	if q := strconv.Quote(s); !strings.ContainsAny(s, `'"\`) && q == `"`+s+`"` {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
 
 // withoutMarker is env without any stray marker: the child gets its own.

@@ -97,10 +97,10 @@ type Process struct {
 	parentPID int    // the PID of the process that made p; 0 if unknown
 	kind      string // String's type name for CurrentProcess in a child
 	identity  []int
-	done     chan struct{}
-	child    *launch.Child
-	code     int
-	err      error // Join's error, set at exit
+	done      chan struct{}
+	child     *launch.Child
+	code      int
+	err       error // Join's error, set at exit
 }
 
 type procState int

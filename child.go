@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -135,6 +136,9 @@ func (c *child) run() {
 	// are given the registered globals too.
 	defaultMethod.Store(StartMethod(b.Method))
 	quietAll.Store(b.QuietAll)
+	if b.LogStderr {
+		LogToStderr(slog.Level(b.LogLevel))
+	}
 	// A fatal error (a panic in another goroutine, say) is written to the
 	// report pipe too, so that the parent's Join can return it.
 	_ = debug.SetCrashOutput(c.report, debug.CrashOptions{})
@@ -163,6 +167,7 @@ func (c *child) finish(code int, rep *bootstrap.Report) {
 }
 
 func (c *child) exit(code int, rep *bootstrap.Report) {
+	logInfo("process exiting", "exitcode", code)
 	_ = bootstrap.WriteReport(c.report, rep)
 	os.Exit(code)
 }
@@ -209,6 +214,7 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 	}
 	runtime.KeepAlive(sets) // decoded: the values hold what they use
 	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)
+	logInfo("child process calling the target", "target", t.display())
 	panicked, value, stack, err := protect(run, func() {
 		// runtime.Goexit on the main goroutine would leave the process
 		// running without it, for ever: end it here, as the deferred

@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -191,7 +192,8 @@ func forget(p *Process) {
 
 // Shutdown does what Python does when its main module ends: it terminates
 // the daemon children of the calling process, then joins all of its
-// children. A program that wants that behaviour says so with
+// children, then runs the functions registered with AtExit. A program that
+// wants that behaviour says so with
 //
 //	defer mp.Shutdown()
 //
@@ -199,14 +201,5 @@ func forget(p *Process) {
 // parent: when the parent exits, for whatever reason, each child sees its
 // lifeline close and exits at once (see "No orphans" in the package
 // documentation). A child runs Shutdown itself when its target returns.
-func Shutdown() {
-	all := children()
-	for _, p := range all {
-		if p.Daemon {
-			_ = p.Terminate()
-		}
-	}
-	for _, p := range all {
-		_ = p.Join()
-	}
-}
+// ShutdownContext is Shutdown with a deadline.
+func Shutdown() { _ = ShutdownContext(context.Background()) }

@@ -282,6 +282,7 @@ func (p *Process) start() error {
 		key = cur.AuthKey
 	}
 	files, passed := handles.Flatten(sets)
+	logOn, logLevel := inheritedLog()
 	boot := &bootstrap.Boot{
 		Nonce:      newNonce(),
 		Target:     t.name,
@@ -297,6 +298,8 @@ func (p *Process) start() error {
 		AuthKey:    key,
 		Globals:    globals,
 		Passed:     passed,
+		LogStderr:  logOn,
+		LogLevel:   logLevel,
 	}
 	frame, err := bootstrap.EncodeBoot(boot, maxBoot)
 	if err != nil {
@@ -375,6 +378,7 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 	active.Lock()
 	active.set[p] = struct{}{}
 	active.Unlock()
+	logInfo("started", "name", p.Name, "pid", p.pid)
 	return nil
 }
 
@@ -436,6 +440,7 @@ func (p *Process) wait(child *launch.Child) {
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
 	}
+	logInfo("exited", "name", p.Name, "pid", p.pid, "exitcode", code)
 	p.mu.Lock()
 	p.code, p.err = code, err
 	if p.state == stateStarted {
@@ -587,14 +592,25 @@ func (p *Process) PID() int {
 // TerminateProcess with an exit code that ExitCode reports as -15. Go
 // programs die of SIGTERM unless they handle it. Terminating a child that
 // has exited does nothing and returns nil.
-func (p *Process) Terminate() error { return p.signal(false) }
+func (p *Process) Terminate() error { return p.signal("terminating", terminate) }
 
 // Kill ends the child at once: SIGKILL on Unix, TerminateProcess on
 // Windows; ExitCode then reports -9. Killing a child that has exited does
 // nothing and returns nil.
-func (p *Process) Kill() error { return p.signal(true) }
+func (p *Process) Kill() error { return p.signal("killing", kill) }
 
-func (p *Process) signal(hard bool) error {
+// Interrupt interrupts the child, as Python 3.14's interrupt does: SIGINT
+// on Unix, and CTRL_BREAK_EVENT to the child's console process group on
+// Windows, which Go delivers as os.Interrupt too. A child whose target does
+// not handle os.Interrupt (with signal.Notify or signal.NotifyContext) dies
+// of it, and ExitCode reports -2 on every OS; one that handles it goes on
+// as its target decides. On Windows the child must share the parent's
+// console: a parent with none (a service, say) gets the error of
+// GenerateConsoleCtrlEvent. Interrupting a child that has exited does
+// nothing and returns nil.
+func (p *Process) Interrupt() error { return p.signal("interrupting", interrupt) }
+
+func (p *Process) signal(what string, send func(*launch.Child) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkChild(); err != nil {
@@ -603,13 +619,8 @@ func (p *Process) signal(hard bool) error {
 	if p.state == stateExited {
 		return nil
 	}
-	var err error
-	if hard {
-		err = kill(p.child)
-	} else {
-		err = terminate(p.child)
-	}
-	if err != nil && !errors.Is(err, os.ErrProcessDone) {
+	logInfo(what, "name", p.Name, "pid", p.pid)
+	if err := send(p.child); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("mp: signalling %s: %w", p.Name, err)
 	}
 	return nil

@@ -16,6 +16,9 @@ func terminate(c *launch.Child) error { return c.Signal(syscall.SIGTERM) }
 
 func kill(c *launch.Child) error { return c.Signal(syscall.SIGKILL) }
 
+// interrupt sends the child SIGINT.
+func interrupt(c *launch.Child) error { return c.Signal(syscall.SIGINT) }
+
 // noPdeathsig starts children without Linux's PR_SET_PDEATHSIG, so that
 // tests can show the lifeline alone is enough (export_linux_test.go).
 var noPdeathsig bool

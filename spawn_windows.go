@@ -14,6 +14,10 @@ func terminate(c *launch.Child) error { return c.Terminate(launch.TerminateCode)
 
 func kill(c *launch.Child) error { return c.Terminate(launch.KillCode) }
 
+// interrupt sends CTRL_BREAK_EVENT to the child's process group (Ctrl-C
+// events are off in a new group).
+func interrupt(c *launch.Child) error { return c.CtrlBreak() }
+
 // noPdeathsig is Linux's (see spawn_unix.go).
 const noPdeathsig = false
 

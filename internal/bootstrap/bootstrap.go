@@ -130,6 +130,9 @@ type Boot struct {
 	// other passable values among the arguments and globals, which refer
 	// to them by identity.
 	Passed []Passed
+
+	LogStderr bool // the parent called mp.LogToStderr: the child does too,
+	LogLevel  int  // at this slog level
 }
 
 // Passed announces the files of one passable value: its identity, and how

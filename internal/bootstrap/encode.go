@@ -53,6 +53,8 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.Raw(p.ID[:])
 		w.Uint(uint64(p.N))
 	}
+	w.Bool(b.LogStderr)
+	w.Int(int64(b.LogLevel))
 	return w.B
 }
 
@@ -95,6 +97,8 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 			}
 		}
 	}
+	b.LogStderr = r.Bool()
+	b.LogLevel = int(r.Int())
 	return r.End()
 }
 

@@ -139,8 +139,24 @@ func (c *Child) Terminate(code uint32) error {
 	})
 }
 
-// ExitCode is Python's exit code: the status, with TerminateCode and
-// KillCode reported as -15 and -9; 1 for a nil ps (the wait failed).
+// CtrlBreak sends CTRL_BREAK_EVENT to the child's process group, which
+// is the child's own (CREATE_NEW_PROCESS_GROUP) and has its process ID.
+// The console API takes that ID only; it cannot name another process
+// here, as the child is not yet reaped (see Start). The child must share
+// the caller's console.
+func (c *Child) CtrlBreak() error {
+	return c.live(func(p *os.Process, _ *sysProc) error {
+		return windows.GenerateConsoleCtrlEvent(windows.CTRL_BREAK_EVENT, uint32(p.Pid))
+	})
+}
+
+// statusControlCExit is the exit code of a process that a console control
+// event ended (STATUS_CONTROL_C_EXIT).
+const statusControlCExit = 0xC000013A
+
+// ExitCode is Python's exit code: the status, with TerminateCode, KillCode
+// and a death by a console control event (CtrlBreak) reported as -15, -9
+// and -2; 1 for a nil ps (the wait failed).
 func ExitCode(ps *os.ProcessState) int {
 	if ps == nil {
 		return 1
@@ -150,6 +166,8 @@ func ExitCode(ps *os.ProcessState) int {
 		return -15
 	case KillCode:
 		return -9
+	case statusControlCExit:
+		return -2
 	}
 	return ps.ExitCode()
 }

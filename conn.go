@@ -241,8 +241,9 @@ func (c *Conn) RecvBytes() ([]byte, error) {
 
 // RecvBytesInto receives one message into p, as Python's recv_bytes_into
 // does, and returns its length; it saves an allocation per message. A
-// message longer than p is consumed and lost, and RecvBytesInto returns
-// its length and an error wrapping ErrBufferTooShort.
+// message longer than p is not lost: RecvBytesInto returns its length and
+// a *BufferTooShortError that holds it (Python's BufferTooShort carries
+// it likewise), which wraps ErrBufferTooShort.
 func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	if c.closed.Load() {
 		return 0, ErrConnClosed
@@ -269,11 +270,12 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	}
 	n := wire.Length(c.hdr[:])
 	if uint64(n) > uint64(len(p)) {
-		if _, err := wire.ReadPayload(r, n, int(c.max.Load())); err != nil {
+		msg, err := wire.ReadPayload(r, n, int(c.max.Load()))
+		if err != nil {
 			c.broken = err
 			return 0, err
 		}
-		return int(n), fmt.Errorf("%w: a message of %d bytes for a buffer of %d", ErrBufferTooShort, n, len(p))
+		return int(n), &BufferTooShortError{Message: msg, Buffer: len(p)}
 	}
 	if _, err := io.ReadFull(r, p[:n]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -285,16 +287,24 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	return int(n), nil
 }
 
+// Forever is a timeout without limit: Poll(mp.Forever) waits as Python's
+// poll(None) does, until a message (or end of file) is waiting or the Conn
+// is closed.
+const Forever time.Duration = 1<<63 - 1
+
 // Poll reports whether a message (or end of file) is waiting to be
 // received, waiting up to timeout for one; a timeout of zero or less does
-// not wait. It consumes nothing: a message that has begun to arrive makes
+// not wait, and Forever waits without limit. It consumes nothing: a message that has begun to arrive makes
 // it true, and RecvBytes then waits for the rest. Poll may run while
 // another goroutine receives: it never disturbs that receive, and waits no
 // longer than timeout for it (the bytes the receive takes are not waiting
 // any more).
 func (c *Conn) Poll(timeout time.Duration) (bool, error) {
-	if timeout <= 0 {
+	switch {
+	case timeout <= 0:
 		return c.poll(context.Background(), false)
+	case timeout == Forever:
+		return c.poll(context.Background(), true)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -412,6 +422,17 @@ func (c *Conn) lifetime() context.Context {
 	c.lifeOnce.Do(func() { c.life, c.kill = context.WithCancel(context.Background()) })
 	return c.life
 }
+
+// Closed reports whether c has been closed: Python's closed.
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
+// Readable reports whether c receives: false only for the sending end of
+// a one-way Pipe. Python's readable.
+func (c *Conn) Readable() bool { return c.rw != nil || c.rf != nil }
+
+// Writable reports whether c sends: false only for the receiving end of a
+// one-way Pipe. Python's writable.
+func (c *Conn) Writable() bool { return c.rw != nil || c.wf != nil }
 
 // Close closes c. Later calls of its methods return ErrConnClosed; a
 // receive or Poll blocked in another goroutine returns too. Closing twice

@@ -94,11 +94,12 @@ type Listener struct {
 	dir string // the temporary directory of an automatic Unix socket
 
 	start     sync.Once
-	done      chan struct{} // closed by Close
-	ready     chan *mp.Conn // authenticated, waiting for Accept
-	taken     chan struct{} // Accept took a connection from ready
-	freed     chan struct{} // a handshake ended
-	failed    chan error    // the last error of the listening socket
+	done      chan struct{}            // closed by Close
+	ready     chan accepted            // authenticated, waiting for Accept
+	last      atomic.Pointer[net.Addr] // the peer of the connection Accept last returned
+	taken     chan struct{}            // Accept took a connection from ready
+	freed     chan struct{}            // a handshake ended
+	failed    chan error               // the last error of the listening socket
 	timeout   time.Duration
 	max       int
 	mu        sync.Mutex
@@ -107,6 +108,12 @@ type Listener struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// accepted is an authenticated connection and its peer's address.
+type accepted struct {
+	c    *mp.Conn
+	peer net.Addr
 }
 
 // handshake is a connection being authenticated, and then the stream of
@@ -194,6 +201,17 @@ func (l *Listener) Addr() (family, address string) {
 	return a.Network(), a.String()
 }
 
+// LastAccepted returns the address of the peer of the connection Accept
+// returned last, or nil before the first: Python's last_accepted. A
+// TCP peer's is its host and port; a Unix socket peer's is usually
+// unnamed (an empty *net.UnixAddr), as in Python.
+func (l *Listener) LastAccepted() net.Addr {
+	if a := l.last.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
 // Accept waits for the next authenticated connection. It returns an error
 // wrapping mp.ErrConnClosed once the Listener is closed, and the error of
 // the listening socket if accepting fails (too many open files, say;
@@ -207,12 +225,13 @@ func (l *Listener) Accept() (*mp.Conn, error) {
 	}
 	l.start.Do(l.run)
 	select {
-	case c := <-l.ready:
+	case a := <-l.ready:
 		select {
 		case l.taken <- struct{}{}:
 		default:
 		}
-		return c, nil
+		l.last.Store(&a.peer)
+		return a.c, nil
 	case err := <-l.failed:
 		return nil, err
 	case <-l.done:
@@ -232,7 +251,7 @@ func (l *Listener) run() {
 	}
 	// The accept loop lets at most max-1 wait before it accepts, and at
 	// most max handshakes run: sending to ready never blocks.
-	l.ready = make(chan *mp.Conn, 2*l.max)
+	l.ready = make(chan accepted, 2*l.max)
 	l.wg.Add(1)
 	go l.acceptLoop()
 }
@@ -370,7 +389,7 @@ func (l *Listener) authenticate(h *handshake) {
 	case err == nil:
 		err = h.nc.SetDeadline(time.Time{})
 		if err == nil {
-			l.ready <- c
+			l.ready <- accepted{c, h.nc.RemoteAddr()}
 			return
 		}
 		err = fmt.Errorf("%w: %w", mp.ErrAuth, err)
@@ -402,8 +421,8 @@ func (l *Listener) Close() error {
 		l.wg.Wait()
 		for {
 			select {
-			case c := <-l.ready:
-				c.Close()
+			case a := <-l.ready:
+				a.c.Close()
 				continue
 			default:
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"os"
 	"sync"
@@ -139,10 +140,11 @@ func (c *Conn) writer() io.Writer {
 }
 
 // SetMaxMessage sets the largest message c sends or receives, in bytes;
-// the default is DefaultMaxMessage. It panics if n is not positive or
-// exceeds 4 GiB - 1, the most a frame can announce.
+// the default is DefaultMaxMessage. Messages over 2 GiB - 1 travel as
+// Python frames them (see "Pipes and queues" in the package
+// documentation). It panics if n is not positive.
 func (c *Conn) SetMaxMessage(n int) {
-	if n <= 0 || uint64(n) > 1<<32-1 {
+	if n <= 0 {
 		panic(fmt.Sprintf("mp: SetMaxMessage(%d) out of range", n))
 	}
 	c.max.Store(int64(n))
@@ -197,9 +199,8 @@ func (c *Conn) SendBytes(p []byte) error {
 		_, err = w.Write(c.wbuf)
 	} else {
 		// No copy of a large message.
-		var hdr [wire.HeaderSize]byte
-		wire.PutHeader(&hdr, len(p))
-		if _, err = w.Write(hdr[:]); err == nil {
+		var hdr [wire.LongHeaderSize]byte
+		if _, err = w.Write(wire.AppendHeader(hdr[:0], len(p))); err == nil {
 			_, err = w.Write(p)
 		}
 	}
@@ -258,18 +259,17 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	if c.broken != nil {
 		return 0, c.broken
 	}
-	if _, err := io.ReadFull(r, c.hdr[:]); err != nil {
-		switch {
-		case err == io.EOF:
-			return 0, io.EOF
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			c.broken = fmt.Errorf("%w: truncated frame header", ErrBadMessage)
-			return 0, c.broken
-		}
+	n, err := wire.ReadHeader(r, &c.hdr)
+	switch {
+	case err == io.EOF:
+		return 0, io.EOF
+	case errors.Is(err, ErrBadMessage):
+		c.broken = err
+		return 0, err
+	case err != nil:
 		return 0, c.ioError("receive", err)
 	}
-	n := wire.Length(c.hdr[:])
-	if uint64(n) > uint64(len(p)) {
+	if n > uint64(len(p)) {
 		msg, err := wire.ReadPayload(r, n, int(c.max.Load()))
 		if err != nil {
 			c.broken = err
@@ -294,8 +294,9 @@ const Forever time.Duration = 1<<63 - 1
 
 // Poll reports whether a message (or end of file) is waiting to be
 // received, waiting up to timeout for one; a timeout of zero or less does
-// not wait, and Forever waits without limit. It consumes nothing: a message that has begun to arrive makes
-// it true, and RecvBytes then waits for the rest. Poll may run while
+// not wait, and Forever waits without limit. It consumes nothing: a
+// message that has begun to arrive makes it true, and RecvBytes then waits
+// for the rest. Poll may run while
 // another goroutine receives: it never disturbs that receive, and waits no
 // longer than timeout for it (the bytes the receive takes are not waiting
 // any more).
@@ -511,7 +512,7 @@ func (c *Conn) UnmarshalBinary(b []byte) error {
 	if err := d.End(); err != nil {
 		return err
 	}
-	if ends == 0 || ends > 3 || max == 0 || max > 1<<32-1 {
+	if ends == 0 || ends > 3 || max == 0 || max > math.MaxInt {
 		return fmt.Errorf("%w: bad Conn", ErrBadMessage)
 	}
 	s, err := heldSet(id, bits.OnesCount64(ends), "Conn")

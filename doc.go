@@ -104,7 +104,10 @@
 // (bpo-29797). On Windows, where a write to an anonymous pipe cannot be
 // interrupted, the child still waits.
 //
-// A frame on a pipe or connection is a 4-byte length and the message.
+// A frame on a pipe or connection is Python's: a 4-byte big-endian length
+// and the message, or, for a message over 2 GiB - 1 bytes, -1 and an
+// 8-byte length before it, so that a Go and a Python process can talk
+// over a socket (see package connection).
 // A frame over the maximum ([DefaultMaxMessage], 64 MiB, unless
 // SetMaxMessage says otherwise), a truncated frame or garbage gives an
 // error (ErrMessageTooLarge, ErrBadMessage), and memory is allocated as the

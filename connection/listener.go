@@ -79,6 +79,11 @@ type Listener struct {
 	// operating system's backlog. Zero means DefaultMaxHandshakes (256).
 	MaxHandshakes int
 
+	// LegacyMD5 lets peers authenticate with HMAC-MD5 and no digest name,
+	// the only form Python 3.11 and older speak (see Client). If false,
+	// such a peer is refused with an error that says so.
+	LegacyMD5 bool
+
 	// Rejected, if not nil, is called with the reason for each connection
 	// the Listener closes without giving it to Accept: an error wrapping
 	// mp.ErrAuth for a peer with another key, one that sent something else
@@ -366,7 +371,7 @@ func (l *Listener) authenticate(h *handshake) {
 	// The Conn that authenticates is the one Accept returns: it may have
 	// read ahead the peer's first message.
 	c := mp.NewConn(h)
-	err := auth{l.key}.serve(c)
+	err := auth{l.key, l.LegacyMD5}.serve(c)
 	l.mu.Lock()
 	for i, p := range l.pending {
 		if p == h {
@@ -440,22 +445,57 @@ func (l *Listener) Close() error {
 // with authKey (nil: mp.CurrentProcess().AuthKey), then challenges the
 // listener. A listener with another key gives an error wrapping
 // mp.ErrAuth. Connecting and authenticating take at most
-// DefaultHandshakeTimeout.
+// DefaultHandshakeTimeout. Client is a zero Dialer's Dial with authKey.
+//
+// The handshake is Python's (3.12 and later): a Python program's
+// Listener(address, authkey=key) accepts this Client, and this package's
+// Listener accepts Python's Client(address, authkey=key), when the keys
+// are the same. SendBytes and RecvBytes then exchange bytes with Python's
+// send_bytes and recv_bytes. Python 3.11 and older need Dialer.LegacyMD5
+// and Listener.LegacyMD5.
 func Client(family, address string, authKey []byte) (*mp.Conn, error) {
+	return (&Dialer{AuthKey: authKey}).Dial(family, address)
+}
+
+// Dialer holds the settings of a connection to a Listener. The zero
+// Dialer is Client's.
+type Dialer struct {
+	// AuthKey is the key the Dialer authenticates with. If nil, it is
+	// mp.CurrentProcess().AuthKey, which the processes of a tree share.
+	AuthKey []byte
+
+	// Timeout bounds connecting and authenticating. Zero means
+	// DefaultHandshakeTimeout (20 s).
+	Timeout time.Duration
+
+	// LegacyMD5 lets the Dialer authenticate with HMAC-MD5 and no digest
+	// name, the only form Python 3.11 and older speak. If false, a
+	// listener that asks for it is refused with an error that says so.
+	LegacyMD5 bool
+}
+
+// Dial connects to a Listener at address in family ("" for
+// DefaultFamily), and authenticates as Client describes.
+func (d *Dialer) Dial(family, address string) (*mp.Conn, error) {
 	if family == "" {
 		family = DefaultFamily()
 	}
-	if authKey == nil {
-		authKey = mp.CurrentProcess().AuthKey
+	key := d.AuthKey
+	if key == nil {
+		key = mp.CurrentProcess().AuthKey
 	}
-	deadline := time.Now().Add(DefaultHandshakeTimeout)
-	nc, err := net.DialTimeout(family, address, DefaultHandshakeTimeout)
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	nc, err := net.DialTimeout(family, address, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("mp: connect: %w", err)
 	}
 	_ = nc.SetDeadline(deadline)
 	c := mp.NewConn(nc)
-	if err := (auth{authKey}).connect(c); err != nil {
+	if err := (auth{key, d.LegacyMD5}).connect(c); err != nil {
 		nc.Close()
 		return nil, err
 	}

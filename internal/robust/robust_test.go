@@ -30,6 +30,7 @@ const (
 	offRecov = offA + 24 // takeovers seen by the children
 	offReady = offA + 32 // children that have started
 	offSeq   = offA + 40 // a Seq the children wake
+	offFloor = offA + 48 // BenchmarkMutex floor word
 	offTable = offA + 64 // a Table of 8 records of 2 fields
 	offData  = 4096      // two blocks: the one a%2 holds byte(a)
 	block    = 8192      //
@@ -41,6 +42,7 @@ var helpers = map[string]func(*os.File, []string) error{
 	"wake":   wakeOnce,
 	"hold":   holdForever,
 	"idle":   idle,
+	"spin":   spin,
 }
 
 func TestMain(m *testing.M) {
@@ -161,6 +163,23 @@ func holdForever(f *os.File, _ []string) error {
 	Uint64At(mem, offReady).Add(1)
 	NewSeq(mem, offSeq).Wake()
 	select {}
+}
+
+// spin takes and releases the lock in a loop until killed.
+func spin(f *os.File, _ []string) error {
+	mem, err := attach(f)
+	if err != nil {
+		return err
+	}
+	m := NewMutex(mem, offMutex)
+	Uint64At(mem, offReady).Add(1)
+	NewSeq(mem, offSeq).Wake()
+	for {
+		if _, err := m.Lock(context.Background(), time.Time{}); err != nil {
+			return err
+		}
+		m.Unlock()
+	}
 }
 
 // idle waits to be killed.
@@ -541,7 +560,7 @@ func BenchmarkMutex(b *testing.B) {
 	b.Run("uncontended", func(b *testing.B) {
 		// The floor: a sync.Mutex and an atomic store in the same memory.
 		var mu sync.Mutex
-		w := Uint64At(mem, offA)
+		w := Uint64At(mem, offFloor)
 		var floor, ours time.Duration
 		for b.Loop() {
 			t0 := time.Now()
@@ -563,7 +582,7 @@ func BenchmarkMutex(b *testing.B) {
 	})
 	b.Run("processes", func(b *testing.B) {
 		// Another process takes and releases the lock in a loop.
-		testchild.Start(b, "hammer", seg.File())
+		testchild.Start(b, "spin", seg.File())
 		waitReadyB(b, mem)
 		t0 := time.Now()
 		for b.Loop() {

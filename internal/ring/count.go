@@ -12,7 +12,7 @@ func (q *Queue) Qsize() (int, error) {
 	if err := q.begin(false); err != nil {
 		return 0, err
 	}
-	defer q.ops.Done()
+	defer q.end()
 	q.sweep(context.Background(), time.Time{}, false)
 	if err := q.lock(context.Background(), time.Time{}); err != nil {
 		return 0, err
@@ -41,7 +41,7 @@ func (q *Queue) TaskDone() error {
 	if err := q.begin(false); err != nil {
 		return err
 	}
-	defer q.ops.Done()
+	defer q.end()
 	if err := q.lock(context.Background(), time.Time{}); err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (q *Queue) Join(ctx context.Context, deadline time.Time) error {
 	if err := q.begin(false); err != nil {
 		return err
 	}
-	defer q.ops.Done()
+	defer q.end()
 	for {
 		s := q.idle.Load()
 		if err := q.lock(ctx, deadline); err != nil {

@@ -17,7 +17,7 @@ func (q *Queue) Get(ctx context.Context, deadline time.Time) ([]byte, error) {
 	if err := q.begin(false); err != nil {
 		return nil, err
 	}
-	defer q.ops.Done()
+	defer q.end()
 	if err := q.lockGate(ctx, deadline); err != nil {
 		return nil, timeoutAs(err, ErrEmpty)
 	}

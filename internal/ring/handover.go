@@ -103,7 +103,7 @@ func (q *Queue) handover() (Spill, bool) {
 	if q.begin(false) != nil {
 		return Spill{}, false
 	}
-	defer q.ops.Done()
+	defer q.end()
 	if err := q.lock(context.Background(), time.Time{}); err != nil {
 		return Spill{}, false
 	}
@@ -169,7 +169,7 @@ func (q *Queue) adopt(frames []byte, n int) bool {
 	if q.begin(true) != nil {
 		return false
 	}
-	defer q.ops.Done()
+	defer q.end()
 	if err := q.lock(context.Background(), time.Time{}); err != nil {
 		return false
 	}

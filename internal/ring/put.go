@@ -18,7 +18,7 @@ func (q *Queue) Put(ctx context.Context, msg []byte, deadline time.Time) error {
 	if err := q.begin(true); err != nil {
 		return err
 	}
-	defer q.ops.Done()
+	defer q.end()
 	if uint64(len(msg)) > q.maxMsg {
 		return errors.New("mp: message too large for the queue")
 	}
@@ -111,12 +111,6 @@ func (q *Queue) usedLocked() uint64 {
 		}
 	}
 	return n
-}
-
-func (q *Queue) isClosed() bool {
-	q.state.Lock()
-	defer q.state.Unlock()
-	return q.closed
 }
 
 // stream is a writer's progress through the frame it streams in: how many
@@ -232,7 +226,7 @@ func (q *Queue) PutWait(ctx context.Context, msg []byte) error {
 	if err := q.begin(true); err != nil {
 		return err
 	}
-	defer q.ops.Done()
+	defer q.end()
 	if uint64(len(msg)) > q.maxMsg {
 		return errors.New("mp: message too large for the queue")
 	}

@@ -149,22 +149,21 @@ type Queue struct {
 	joinable bool
 	maxMsg   uint64
 
-	mu                       *robust.Mutex
-	notEmpty, notFull, idle  *robust.Seq
-	table                    *robust.Table
-	head, tail, items        *atomic.Uint64
-	lost, done, handed, ret  *atomic.Uint64
-	sWriter, sStart, sEnd    *atomic.Uint64
-	sReader, sREnd, sFlags   *atomic.Uint64
-	slot                     atomic.Int64 // this process's record; -1 until claimed
-	getGate                  chan struct{}
-	claim                    claim // guarded by getGate
-	feed                     feeder
-	state                    sync.Mutex
-	closing, closed          bool
-	ops                      sync.WaitGroup
-	stop                     chan struct{} // closed by Close: local waits end
-	lastCheck                atomic.Int64  // unix nanos of the last liveness sweep
+	mu                      *robust.Mutex
+	notEmpty, notFull, idle *robust.Seq
+	table                   *robust.Table
+	head, tail, items       *atomic.Uint64
+	lost, done, handed, ret *atomic.Uint64
+	sWriter, sStart, sEnd   *atomic.Uint64
+	sReader, sREnd, sFlags  *atomic.Uint64
+	slot                    atomic.Int64 // this process's record; -1 until claimed
+	getGate                 chan struct{}
+	claim                   claim // guarded by getGate
+	feed                    feeder
+	ops                     atomic.Int64  // operations under way, and opClosing, opClosed
+	drained                 chan struct{} // a token when the last operation ends after opClosed
+	stop                    chan struct{} // closed by Close: local waits end
+	lastCheck               atomic.Int64  // unix nanos of the last liveness sweep
 }
 
 // claim is this process's part in a frame it claimed at the head of the
@@ -274,6 +273,7 @@ func newQueue(id [16]byte, seg *shm.Segment, maxMessage int) *Queue {
 		sFlags:   word(mem, hSFlags),
 		getGate:  make(chan struct{}, 1),
 		stop:     make(chan struct{}),
+		drained:  make(chan struct{}, 1),
 	}
 	if maxMessage > 0 && uint64(maxMessage) < q.maxMsg {
 		q.maxMsg = uint64(maxMessage)
@@ -334,25 +334,40 @@ func Lookup(id [16]byte) *Queue {
 	if q == nil {
 		return nil
 	}
-	q.state.Lock()
-	defer q.state.Unlock()
-	if q.closing {
+	if q.ops.Load()&opClosing != 0 {
 		return nil
 	}
 	return q
 }
 
-// begin registers an operation, or reports that q is closed. A get
-// (put false) may still run while Close waits for the feeder.
+// Bits of ops above the count of operations under way.
+const (
+	opClosing = 1 << 62 // Close has begun: no more puts
+	opClosed  = 1 << 61 // and the feeder has stopped: no more operations
+	opCount   = opClosed - 1
+)
+
+// begin registers an operation, or reports that q is closed; end ends
+// it. A get (put false) may still run while Close waits for the feeder.
 func (q *Queue) begin(put bool) error {
-	q.state.Lock()
-	defer q.state.Unlock()
-	if q.closed || (put && q.closing) {
+	v := q.ops.Add(1)
+	if v&opClosed != 0 || (put && v&opClosing != 0) {
+		q.end()
 		return ErrClosed
 	}
-	q.ops.Add(1)
 	return nil
 }
+
+func (q *Queue) end() {
+	if v := q.ops.Add(-1); v&opClosed != 0 && v&opCount == 0 {
+		select {
+		case q.drained <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (q *Queue) isClosed() bool { return q.ops.Load()&opClosed != 0 }
 
 // lock takes the mutex, and after a dead holder recovers the queue.
 func (q *Queue) lock(ctx context.Context, deadline time.Time) error {
@@ -532,22 +547,18 @@ func (q *Queue) sweep(ctx context.Context, deadline time.Time, force bool) {
 // finished reading (the next reader drains it), and unmaps the segment.
 // Other processes keep using the queue. A second Close returns nil.
 func (q *Queue) Close() error {
-	q.state.Lock()
-	if q.closing {
-		q.state.Unlock()
+	if q.ops.Or(opClosing)&opClosing != 0 {
 		return nil
 	}
-	q.closing = true
-	q.state.Unlock()
 	q.feed.wait()
-	q.state.Lock()
-	q.closed = true
+	q.ops.Or(opClosed)
 	close(q.stop)
-	q.state.Unlock()
 	q.notEmpty.WakeLocal()
 	q.notFull.WakeLocal()
 	q.idle.WakeLocal()
-	q.ops.Wait()
+	for q.ops.Load()&opCount != 0 {
+		<-q.drained
+	}
 	// No operation runs now, and none will start.
 	q.getGate <- struct{}{}
 	if q.claim.active {

@@ -432,7 +432,9 @@ func (q *Queue) abortStreamLocked(keep bool) {
 		return
 	}
 	m := q.mu
-	if q.sReader.Load() == 0 && q.head.Load() <= q.sStart.Load() && q.sFlags.Load()&sAbandoned == 0 {
+	// The claim words (sReader, sREnd, sFlags) are about the frame at the
+	// head, which is this one only if a reader has taken its header.
+	if q.head.Load() <= q.sStart.Load() {
 		m.Stage(hTail, q.sStart.Load())
 		m.Stage(hItems, q.items.Load()-1)
 		if !keep {

@@ -43,7 +43,9 @@ func holdItems(q *mp.JoinableQueue, hold bool) error {
 		if err := q.Get(&v); err != nil {
 			return err
 		}
-		select {}
+		for {
+			time.Sleep(time.Hour) // until killed
+		}
 	}
 	for {
 		var v int

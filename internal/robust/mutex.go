@@ -15,20 +15,29 @@ import (
 //	8   seq      uint32  changed by Unlock when someone waits (futex word)
 //	12  waiters  uint32  processes waiting in the kernel
 //	16  journal  uint32  number of valid journal entries; 0 when none
-//	24  entries  [MaxJournal]{off, value uint64}
+//	24  starver  uint64  ID of a process that has waited too long; 0 when none
+//	32  entries  [MaxJournal]{off, value uint64}
 const (
 	mOwner   = 0
 	mSeq     = 8
 	mWaiters = 12
 	mJournal = 16
-	mEntries = 24
+	mStarver = 24
+	mEntries = 32
 
 	// MaxJournal is how many updates one Commit can make.
 	MaxJournal = 30
 
 	// MutexSize is the size of a Mutex record in shared memory.
-	MutexSize = mEntries + 16*MaxJournal + 8
+	MutexSize = mEntries + 16*MaxJournal
 )
+
+// starveAfter is how long a process waits for the lock before it asks the
+// others to stop taking it ahead of it (Go's sync.Mutex does the same after
+// 1 ms): a lock taken in a tight loop by other processes, or waited for by
+// looking (see Wait) where the others are woken, would otherwise keep it
+// waiting for seconds.
+const starveAfter = 2 * time.Millisecond
 
 // spins is how many times Lock looks at a held lock before it sleeps in the
 // kernel: holders keep it for well under a microsecond (a copy and a few
@@ -40,6 +49,10 @@ const spins = 100
 // process take it one at a time (a process-local gate in front of the shared
 // word). Taking a free lock is one compare-and-swap of the owner word with
 // the process's ID.
+//
+// The lock is not fair, which makes it fast, but a process that has waited
+// for it for a few milliseconds is served next: the others stop taking it
+// ahead of it.
 //
 // A process that dies holding it (killed at any instant) does not keep it:
 // a waiter checks the holder's liveness every Interval and takes the lock
@@ -56,6 +69,7 @@ type Mutex struct {
 	mem     []byte
 	off     int
 	owner   *atomic.Uint64
+	starver *atomic.Uint64
 	seq     *atomic.Uint32
 	seqRaw  *uint32
 	waiters *atomic.Uint32
@@ -78,6 +92,7 @@ func NewMutex(mem []byte, off int) *Mutex {
 		mem:     mem,
 		off:     off,
 		owner:   Uint64At(mem, off+mOwner),
+		starver: Uint64At(mem, off+mStarver),
 		seq:     seq,
 		seqRaw:  (*uint32)(unsafe.Pointer(seq)),
 		waiters: Uint32At(mem, off+mWaiters),
@@ -96,7 +111,7 @@ func (m *Mutex) TryLock() bool {
 	if !m.gate.tryLock() {
 		return false
 	}
-	if m.owner.CompareAndSwap(0, uint64(Self())) {
+	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, uint64(Self())) {
 		return true
 	}
 	m.gate.unlock()
@@ -114,11 +129,11 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 		return false, err
 	}
 	self := uint64(Self())
-	if m.owner.CompareAndSwap(0, self) {
+	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, self) {
 		return false, nil
 	}
 	for i := range spins {
-		if m.owner.Load() == 0 && m.owner.CompareAndSwap(0, self) {
+		if m.owner.Load() == 0 && m.starver.Load() == 0 && m.owner.CompareAndSwap(0, self) {
 			return false, nil
 		}
 		if i%10 == 9 {
@@ -136,7 +151,7 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 	return recovered, nil
 }
 
-func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (bool, error) {
+func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (recovered bool, err error) {
 	if ctx.Done() != nil {
 		// A cancelled context ends the kernel wait at once.
 		stop := context.AfterFunc(ctx, func() { Wake(m.seqRaw, 0) })
@@ -144,30 +159,47 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 	}
 	m.waiters.Add(1)
 	defer m.waiters.Add(^uint32(0))
-	var watched uint64
-	var since time.Time
+	start := time.Now()
+	starving := false
+	defer func() {
+		if starving && (err != nil || recovered) {
+			// Leave no claim behind (a takeover went ahead of it).
+			m.starver.CompareAndSwap(self, 0)
+		}
+	}()
+	owner, starver := watch{}, watch{}
 	for {
 		s := m.seq.Load()
 		o := m.owner.Load()
-		if o == 0 {
+		st := m.starver.Load()
+		if o == 0 && (st == 0 || st == self) {
 			if m.owner.CompareAndSwap(0, self) {
+				if st == self {
+					m.starver.Store(0)
+					starving = false
+				}
 				return false, nil
 			}
 			continue
 		}
 		now := time.Now()
-		if o != watched {
-			watched, since = o, now
-		} else if now.Sub(since) >= Interval {
-			if !Alive(ID(o)) && m.owner.CompareAndSwap(o, self) {
-				return true, nil
-			}
-			since = now
+		if !starving && st == 0 && now.Sub(start) >= starveAfter && m.starver.CompareAndSwap(0, self) {
+			starving = true
+			continue
+		}
+		if o != 0 && owner.dead(o, now) && m.owner.CompareAndSwap(o, self) {
+			return true, nil
+		}
+		if st != 0 && st != self && starver.dead(st, now) {
+			m.starver.CompareAndSwap(st, 0)
 		}
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		d := since.Add(Interval).Sub(now)
+		d := owner.since.Add(Interval).Sub(now)
+		if o == 0 {
+			d = Interval
+		}
 		if !deadline.IsZero() {
 			rest := deadline.Sub(now)
 			if rest <= 0 {
@@ -177,6 +209,28 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 		}
 		Wait(m.seqRaw, s, d)
 	}
+}
+
+// watch tracks a process that a waiter waits for: once the same process
+// has been seen for Interval, it is checked for life, and again every
+// Interval.
+type watch struct {
+	id    uint64
+	since time.Time
+}
+
+// dead reports whether id, seen at now, has been watched for an Interval
+// and is found dead.
+func (w *watch) dead(id uint64, now time.Time) bool {
+	if id != w.id {
+		w.id, w.since = id, now
+		return false
+	}
+	if now.Sub(w.since) < Interval {
+		return false
+	}
+	w.since = now
+	return !Alive(ID(id))
 }
 
 // Unlock releases the lock. It panics if updates are staged and not
@@ -190,7 +244,11 @@ func (m *Mutex) Unlock() {
 	m.owner.CompareAndSwap(uint64(Self()), 0)
 	if m.waiters.Load() > 0 {
 		m.seq.Add(1)
-		Wake(m.seqRaw, 1)
+		n := 1
+		if m.starver.Load() != 0 {
+			n = 0 // the one that starves must wake, whichever the kernel picks
+		}
+		Wake(m.seqRaw, n)
 	}
 	m.gate.unlock()
 }

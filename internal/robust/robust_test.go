@@ -162,7 +162,8 @@ func holdForever(f *os.File, _ []string) error {
 	}
 	Uint64At(mem, offReady).Add(1)
 	NewSeq(mem, offSeq).Wake()
-	select {}
+	testchild.Forever()
+	return nil
 }
 
 // spin takes and releases the lock in a loop until killed.
@@ -183,7 +184,7 @@ func spin(f *os.File, _ []string) error {
 }
 
 // idle waits to be killed.
-func idle(*os.File, []string) error { select {} }
+func idle(*os.File, []string) error { testchild.Forever(); return nil }
 
 // waitReady waits until n children have said they started.
 func waitReady(t *testing.T, mem []byte, n uint64) {

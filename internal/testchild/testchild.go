@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -75,4 +76,13 @@ func Start(t testing.TB, helper string, f *os.File, args ...string) *exec.Cmd {
 		_ = cmd.Wait()
 	})
 	return cmd
+}
+
+// Forever blocks until the process is killed. (A bare select {} would end
+// a process that has nothing else to wait for with the runtime's deadlock
+// error, on Windows.)
+func Forever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }

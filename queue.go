@@ -117,7 +117,10 @@ func (q *Queue) ring() (*ring.Queue, error) {
 func (q *Queue) Put(v any) error { return q.put(v, time.Time{}) }
 
 // PutTimeout is Put waiting at most timeout for room; then it returns
-// ErrFull. A timeout of zero or less does not wait.
+// ErrFull. A timeout of zero or less does not wait for room. (Timed and
+// no-wait calls wait up to 10 ms past their timeout for the queue's lock,
+// which a process holds for a copy and a commit: they fail because the
+// queue is full or empty, not because another process was using it.)
 func (q *Queue) PutTimeout(v any, timeout time.Duration) error {
 	return q.put(v, time.Now().Add(max(timeout, 0)))
 }

@@ -19,13 +19,13 @@ func (q *Queue) Get(ctx context.Context, deadline time.Time) ([]byte, error) {
 		return nil, err
 	}
 	defer q.end()
-	if err := q.lockGate(ctx, deadline); err != nil {
+	if err := q.lockGate(ctx, lockBy(deadline)); err != nil {
 		return nil, timeoutAs(err, ErrEmpty)
 	}
 	defer func() { <-q.getGate }()
 	for {
 		ne := q.notEmpty.Load()
-		if err := q.lock(ctx, deadline); err != nil {
+		if err := q.lock(ctx, lockBy(deadline)); err != nil {
 			return nil, timeoutAs(err, ErrEmpty)
 		}
 		msg, got, moved, err := q.getLocked()

@@ -369,6 +369,23 @@ func (q *Queue) end() {
 
 func (q *Queue) isClosed() bool { return q.ops.Load()&opClosed != 0 }
 
+// lockGrace is how long past its deadline a timed or no-wait call waits for
+// the mutex: another process (or this process's feeder) holds it for a
+// copy and a commit, and a call should fail because the queue is empty or
+// full, not because it was busy for a moment.
+const lockGrace = 10 * time.Millisecond
+
+// lockBy returns how long to wait for the mutex for a call with deadline.
+func lockBy(deadline time.Time) time.Time {
+	if deadline.IsZero() {
+		return deadline
+	}
+	if grace := time.Now().Add(lockGrace); deadline.Before(grace) {
+		return grace
+	}
+	return deadline
+}
+
 // lock takes the mutex, and after a dead holder recovers the queue.
 func (q *Queue) lock(ctx context.Context, deadline time.Time) error {
 	rec, err := q.mu.Lock(ctx, deadline)
@@ -531,7 +548,7 @@ func (q *Queue) sweep(ctx context.Context, deadline time.Time, force bool) {
 			found = true
 		}
 	}
-	if !found || q.lock(ctx, deadline) != nil {
+	if !found || q.lock(ctx, lockBy(deadline)) != nil {
 		return
 	}
 	q.reapLocked(want)

@@ -24,7 +24,7 @@ const MaxQueueSize = ring.MaxMaxsize
 // A Queue is given to a child as an argument of a Process, or a field of a
 // Runner, under either start method, and can be passed on from there.
 //
-// The items live in shared memory: a ring of 256 KiB that every process
+// The items live in shared memory: a ring of 1 MiB that every process
 // holding the queue maps, guarded by a lock that a process killed while
 // holding it does not keep (see package doc, # Pipes and queues). An item
 // is gob-encoded as Put is called; as in Python, Put returns at once: an

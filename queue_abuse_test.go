@@ -35,10 +35,12 @@ func abuseSize(r *rand.Rand) int {
 		return r.IntN(200)
 	case x < 85:
 		return r.IntN(8 << 10)
-	case x < 97:
+	case x < 95:
 		return r.IntN(100 << 10)
+	case x < 98:
+		return 200<<10 + r.IntN(200<<10) // items over a quarter of the ring stream
 	default:
-		return 200<<10 + r.IntN(500<<10) // the ring holds 256 KiB
+		return 900<<10 + r.IntN(800<<10) // the ring holds 1 MiB
 	}
 }
 

@@ -111,7 +111,7 @@ func TestQueueHandover(t *testing.T) {
 		n, size int
 	}{
 		{"small", flood, 3000, 1000},
-		{"larger than the ring", flood, 12, 600 << 10},
+		{"larger than the ring", flood, 8, 1500 << 10},
 		{"grandchild", handOn, 500, 2000},
 		{"grandchild via a closed queue", handOnClosed, 20, 100 << 10},
 	} {

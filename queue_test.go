@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	ipcTargets = append(ipcTargets, handOn, handOnClosed, holdItems)
+	ipcTargets = append(ipcTargets, handOn, handOnClosed, holdItems, simplePut)
 }
 
 // handOn starts a grandchild that floods q, and returns without joining
@@ -56,6 +56,37 @@ func holdItems(q *mp.JoinableQueue, hold bool) error {
 			return err
 		}
 	}
+}
+
+// simplePut puts n items of size bytes on a SimpleQueue.
+func simplePut(q *mp.SimpleQueue, n, size int) error {
+	for i := range n {
+		if err := q.Put(item{i, strings.Repeat("s", size)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestSimpleQueueProcesses: a SimpleQueue's Put writes the ring itself,
+// waiting for room, items larger than the ring included.
+func TestSimpleQueueProcesses(t *testing.T) {
+	t.Parallel()
+	q, err := mp.NewSimpleQueue()
+	require.NoError(t, err)
+	t.Cleanup(func() { q.Close() })
+	sizes := []int{10, 100 << 10, 3 << 20}
+	for _, size := range sizes {
+		start(t, mp.NewProcess(simplePut, q, 5, size))
+	}
+	counts := map[int]int{}
+	for range 5 * len(sizes) {
+		var it item
+		require.NoError(t, q.Get(&it))
+		require.Equal(t, counts[len(it.S)], it.N, "in order per producer")
+		counts[len(it.S)]++
+	}
+	assert.True(t, q.Empty())
 }
 
 // TestQueueSlowChild: timed and no-wait calls made while a child that was

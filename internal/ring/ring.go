@@ -214,19 +214,26 @@ func New(o Options) (*Queue, error) {
 
 // Attach returns this process's handle on the queue whose segment f is (a
 // file of size bytes passed by a parent), or the handle it already has for
-// id. On success the queue owns f (or f is closed, when a handle existed).
+// id. Attach takes f: the queue owns it, or it is closed (on failure, or
+// when a handle existed, unless it is that handle's own file).
 func Attach(id [16]byte, f *os.File, size, maxMessage int) (*Queue, error) {
-	if q := Lookup(id); q != nil {
+	// Under the registry's lock, so that two goroutines attaching the same
+	// queue get one handle.
+	registry.Lock()
+	defer registry.Unlock()
+	if q := registry.m[id].Value(); q != nil && q.ops.Load()&opClosing == 0 {
 		if mine, _ := q.File(); mine != f {
 			f.Close()
 		}
 		return q, nil
 	}
 	if size < offRing+4096 || size > offRing+1<<30 {
+		f.Close()
 		return nil, fmt.Errorf("%w: bad segment size %d", ErrCorrupt, size)
 	}
 	seg, err := shm.Attach(f, size)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	mem := seg.Bytes()
@@ -237,11 +244,7 @@ func Attach(id [16]byte, f *os.File, size, maxMessage int) (*Queue, error) {
 		return nil, fmt.Errorf("%w: not a queue segment", ErrCorrupt)
 	}
 	q := newQueue(id, seg, maxMessage)
-	// Another goroutine may have attached the same queue meanwhile.
-	if other := register(q); other != q {
-		q.seg.Close()
-		return other, nil
-	}
+	registry.m[id] = weak.Make(q)
 	return q, nil
 }
 
@@ -311,16 +314,11 @@ var registry = struct {
 	m map[[16]byte]weak.Pointer[Queue]
 }{m: map[[16]byte]weak.Pointer[Queue]{}}
 
-// register records q, or returns the live queue already recorded under its
-// identity.
-func register(q *Queue) *Queue {
+// register records q.
+func register(q *Queue) {
 	registry.Lock()
 	defer registry.Unlock()
-	if other := registry.m[q.id].Value(); other != nil {
-		return other
-	}
 	registry.m[q.id] = weak.Make(q)
-	return q
 }
 
 func forget(id [16]byte) {

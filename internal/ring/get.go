@@ -22,7 +22,7 @@ func (q *Queue) Get(ctx context.Context, deadline time.Time) ([]byte, error) {
 	if err := q.lockGate(ctx, lockBy(deadline)); err != nil {
 		return nil, timeoutAs(err, ErrEmpty)
 	}
-	defer func() { <-q.getGate }()
+	defer q.getGate.Unlock()
 	for {
 		ne := q.notEmpty.Load()
 		if err := q.lock(ctx, lockBy(deadline)); err != nil {

@@ -162,7 +162,7 @@ type Queue struct {
 	sWriter, sStart, sEnd   *atomic.Uint64
 	sReader, sREnd, sFlags  *atomic.Uint64
 	slot                    atomic.Int64 // this process's record; -1 until claimed
-	getGate                 chan struct{}
+	getGate                 *robust.Gate
 	claim                   claim // guarded by getGate
 	feed                    feeder
 	ops                     atomic.Int64  // operations under way, and opClosing, opClosed
@@ -279,7 +279,7 @@ func newQueue(id [16]byte, seg *shm.Segment, maxMessage int) *Queue {
 		sReader:  word(mem, hSReader),
 		sREnd:    word(mem, hSREnd),
 		sFlags:   word(mem, hSFlags),
-		getGate:  make(chan struct{}, 1),
+		getGate:  robust.NewGate(),
 		stop:     make(chan struct{}),
 		drained:  make(chan struct{}, 1),
 	}
@@ -407,8 +407,29 @@ func (q *Queue) lock(ctx context.Context, deadline time.Time) error {
 // visible. Free the dead's records, and end streams whose writer or claimer
 // is dead.
 func (q *Queue) recoverLocked() {
-	q.reapLocked(nil)
+	q.reapLocked(q.holdsBack)
 	q.checkStreamLocked()
+}
+
+// holdsBack reports whether a record holds something a dead owner must
+// give back: a backlog, or (joinable) messages got and not done. Records
+// that hold nothing are freed only when the table runs out (Claim): a
+// liveness check costs a system call, and there may be many.
+func (q *Queue) holdsBack(s int) bool {
+	return q.backlogged(s) || (q.joinable && q.table.Field(s, fHeld).Load() != 0)
+}
+
+// releaseLocked frees this process's record if it holds nothing back, as
+// it stops using the queue, so that records do not pile up.
+func (q *Queue) releaseLocked() {
+	s := q.mySlot()
+	if s < 0 || q.holdsBack(s) {
+		return
+	}
+	q.mu.Stage(hRetired, q.ret.Load()+q.table.Field(s, fEnq).Load())
+	q.table.Free(q.mu, s)
+	q.mu.Commit()
+	q.slot.Store(-1)
 }
 
 // checkStreamLocked aborts the stream of a dead writer and frees the claim
@@ -536,9 +557,7 @@ func (q *Queue) sweep(ctx context.Context, deadline time.Time, force bool) {
 	if !q.lastCheck.CompareAndSwap(last, now) {
 		return
 	}
-	want := func(s int) bool {
-		return q.backlogged(s) || (q.joinable && q.table.Field(s, fHeld).Load() != 0)
-	}
+	want := q.holdsBack
 	found := false
 	for s := range q.table.Len() {
 		if o := q.table.Owner(s); o != 0 && o != robust.Self() && want(s) && !robust.Alive(o) {
@@ -582,9 +601,13 @@ func (q *Queue) Close() error {
 		<-q.drained
 	}
 	// No operation runs now, and none will start.
-	q.getGate <- struct{}{}
+	_ = q.getGate.Lock(context.Background(), time.Time{}, nil)
 	if q.claim.active {
 		q.releaseClaim()
+	}
+	if q.lock(context.Background(), time.Time{}) == nil {
+		q.releaseLocked()
+		q.mu.Unlock()
 	}
 	registry.Lock()
 	if registry.m[q.id].Value() == q {
@@ -612,31 +635,11 @@ func (q *Queue) releaseClaim() {
 
 // lockGate takes the process-local get gate.
 func (q *Queue) lockGate(ctx context.Context, deadline time.Time) error {
-	select {
-	case q.getGate <- struct{}{}:
-		return nil
-	default:
-	}
-	var timeout <-chan time.Time
-	if !deadline.IsZero() {
-		d := time.Until(deadline)
-		if d <= 0 {
-			return robust.ErrTimeout
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case q.getGate <- struct{}{}:
-		return nil
-	case <-timeout:
-		return robust.ErrTimeout
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-q.stop:
+	err := q.getGate.Lock(ctx, deadline, q.stop)
+	if err == robust.ErrStopped {
 		return ErrClosed
 	}
+	return err
 }
 
 func putHeader(b []byte, n uint64) {

@@ -75,7 +75,7 @@ type Mutex struct {
 	waiters *atomic.Uint32
 	journal *atomic.Uint32
 	entries *[MaxJournal]entry
-	gate    *gate // held by the goroutine that holds or takes the lock
+	gate    *Gate // held by the goroutine that holds or takes the lock
 	staged  int
 }
 
@@ -98,7 +98,7 @@ func NewMutex(mem []byte, off int) *Mutex {
 		waiters: Uint32At(mem, off+mWaiters),
 		journal: Uint32At(mem, off+mJournal),
 		entries: (*[MaxJournal]entry)(unsafe.Pointer(&mem[off+mEntries])),
-		gate:    newGate(),
+		gate:    NewGate(),
 	}
 }
 
@@ -108,13 +108,13 @@ func (m *Mutex) Owner() ID { return ID(m.owner.Load()) }
 // TryLock takes the lock if it is free at once, and reports whether it did.
 // It never takes a dead holder's lock over (Lock does).
 func (m *Mutex) TryLock() bool {
-	if !m.gate.tryLock() {
+	if !m.gate.TryLock() {
 		return false
 	}
 	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, uint64(Self())) {
 		return true
 	}
-	m.gate.unlock()
+	m.gate.Unlock()
 	return false
 }
 
@@ -125,7 +125,7 @@ func (m *Mutex) TryLock() bool {
 // anything else it was doing was cut short, and the caller holds the lock
 // and must bring the protected state back to consistency.
 func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, err error) {
-	if err := m.gate.lock(ctx, deadline); err != nil {
+	if err := m.gate.Lock(ctx, deadline, nil); err != nil {
 		return false, err
 	}
 	self := uint64(Self())
@@ -142,7 +142,7 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 	}
 	recovered, err = m.lockSlow(ctx, deadline, self)
 	if err != nil {
-		m.gate.unlock()
+		m.gate.Unlock()
 		return false, err
 	}
 	if recovered {
@@ -250,7 +250,7 @@ func (m *Mutex) Unlock() {
 		}
 		Wake(m.seqRaw, n)
 	}
-	m.gate.unlock()
+	m.gate.Unlock()
 }
 
 // Stage records that the 64-bit word at off in mem is to be set to v by the

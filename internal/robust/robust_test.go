@@ -118,8 +118,7 @@ func hammer(f *os.File, args []string) error {
 		n, _ = strconv.Atoi(args[0])
 	}
 	m := NewMutex(mem, offMutex)
-	Uint64At(mem, offReady).Add(1)
-	NewSeq(mem, offSeq).Wake()
+	announce(mem)
 	for i := 0; n < 0 || i < n; i++ {
 		rec, err := m.Lock(context.Background(), time.Now().Add(10*time.Second))
 		if err != nil {
@@ -160,8 +159,7 @@ func holdForever(f *os.File, _ []string) error {
 	if _, err := m.Lock(context.Background(), time.Time{}); err != nil {
 		return err
 	}
-	Uint64At(mem, offReady).Add(1)
-	NewSeq(mem, offSeq).Wake()
+	announce(mem)
 	testchild.Forever()
 	return nil
 }
@@ -173,8 +171,7 @@ func spin(f *os.File, _ []string) error {
 		return err
 	}
 	m := NewMutex(mem, offMutex)
-	Uint64At(mem, offReady).Add(1)
-	NewSeq(mem, offSeq).Wake()
+	announce(mem)
 	for {
 		if _, err := m.Lock(context.Background(), time.Time{}); err != nil {
 			return err
@@ -185,6 +182,12 @@ func spin(f *os.File, _ []string) error {
 
 // idle waits to be killed.
 func idle(*os.File, []string) error { testchild.Forever(); return nil }
+
+// announce says that a child has started (see waitReady).
+func announce(mem []byte) {
+	Uint64At(mem, offReady).Add(1)
+	NewSeq(mem, offSeq).Wake()
+}
 
 // waitReady waits until n children have said they started.
 func waitReady(t *testing.T, mem []byte, n uint64) {

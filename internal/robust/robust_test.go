@@ -23,18 +23,19 @@ import (
 
 // The test segment's layout.
 const (
-	offMutex = 0
-	offA     = MutexSize // a, b, c: journaled together, always equal
-	offB     = offA + 8  //
-	offC     = offA + 16 //
-	offRecov = offA + 24 // takeovers seen by the children
-	offReady = offA + 32 // children that have started
-	offSeq   = offA + 40 // a Seq the children wake
-	offFloor = offA + 48 // BenchmarkMutex floor word
-	offTable = offA + 64 // a Table of 8 records of 2 fields
-	offData  = 4096      // two blocks: the one a%2 holds byte(a)
-	block    = 8192      //
-	segSize  = offData + 2*block
+	offMutex   = 0
+	offA       = MutexSize // a, b, c: journaled together, always equal
+	offB       = offA + 8  //
+	offC       = offA + 16 //
+	offRecov   = offA + 24 // takeovers seen by the children
+	offReady   = offA + 32 // children that have started
+	offSeq     = offA + 40 // a Seq the children wake
+	offFloor   = offA + 48 // BenchmarkMutex floor word
+	offJournal = offA + 56 // takeovers by the children that finished a journal
+	offTable   = offA + 64 // a Table of 8 records of 2 fields
+	offData    = 4096      // two blocks: the one a%2 holds byte(a)
+	block      = 8192      //
+	segSize    = offData + 2*block
 )
 
 var helpers = map[string]func(*os.File, []string) error{
@@ -120,12 +121,16 @@ func hammer(f *os.File, args []string) error {
 	m := NewMutex(mem, offMutex)
 	announce(mem)
 	for i := 0; n < 0 || i < n; i++ {
+		r0 := replays.Load()
 		rec, err := m.Lock(context.Background(), time.Now().Add(10*time.Second))
 		if err != nil {
 			return err
 		}
 		if rec {
 			m.Stage(offRecov, Uint64At(mem, offRecov).Load()+1)
+			if replays.Load() > r0 {
+				m.Stage(offJournal, Uint64At(mem, offJournal).Load()+1)
+			}
 			m.Commit()
 		}
 		if err := consistent(mem); err != nil {
@@ -392,7 +397,7 @@ func TestMutexKill(t *testing.T) {
 	}
 	started := uint64(children)
 	waitReady(t, mem, started)
-	recovered := 0
+	recovered, journals := 0, 0
 	var maxWait time.Duration
 	for k := range kills() {
 		// A random instant: the children run flat out meanwhile.
@@ -400,6 +405,7 @@ func TestMutexKill(t *testing.T) {
 		i := k % children
 		require.NoError(t, cmds[i].Process.Kill())
 		t0 := time.Now()
+		r0 := replays.Load()
 		rec, err := m.Lock(context.Background(), time.Now().Add(time.Second))
 		require.NoError(t, err, "kill %d: lock not recovered in 1 s", k)
 		if d := time.Since(t0); d > maxWait {
@@ -407,6 +413,9 @@ func TestMutexKill(t *testing.T) {
 		}
 		if rec {
 			recovered++
+		}
+		if replays.Load() > r0 {
+			journals++
 		}
 		require.NoError(t, consistent(mem), "kill %d", k)
 		m.Unlock()
@@ -427,8 +436,10 @@ func TestMutexKill(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, consistent(mem))
 	m.Unlock()
-	t.Logf("%d kills, %d updates, taken over from a dead holder: %d times by this process, %d by children; longest Lock %v",
-		kills(), Uint64At(mem, offA).Load(), recovered, Uint64At(mem, offRecov).Load(), maxWait)
+	t.Logf("%d kills, %d updates, taken over from a dead holder: %d times by this process, %d by children, "+
+		"of which %d inside Commit (the journal finished); longest Lock after a kill %v",
+		kills(), Uint64At(mem, offA).Load(), recovered, Uint64At(mem, offRecov).Load(),
+		journals+int(Uint64At(mem, offJournal).Load()), maxWait)
 }
 
 // TestMutexHolderKilled: a process that holds the lock is killed; the

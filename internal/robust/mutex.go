@@ -77,6 +77,7 @@ type Mutex struct {
 	entries *[MaxJournal]entry
 	gate    *Gate // held by the goroutine that holds or takes the lock
 	staged  int
+	self    uint64 // Self(), read once
 }
 
 // entry is a journal entry: set the word at off to val.
@@ -99,6 +100,7 @@ func NewMutex(mem []byte, off int) *Mutex {
 		journal: Uint32At(mem, off+mJournal),
 		entries: (*[MaxJournal]entry)(unsafe.Pointer(&mem[off+mEntries])),
 		gate:    NewGate(),
+		self:    uint64(Self()),
 	}
 }
 
@@ -111,7 +113,7 @@ func (m *Mutex) TryLock() bool {
 	if !m.gate.TryLock() {
 		return false
 	}
-	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, uint64(Self())) {
+	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		return true
 	}
 	m.gate.Unlock()
@@ -128,7 +130,7 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 	if err := m.gate.Lock(ctx, deadline, nil); err != nil {
 		return false, err
 	}
-	self := uint64(Self())
+	self := m.self
 	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, self) {
 		return false, nil
 	}
@@ -241,7 +243,7 @@ func (m *Mutex) Unlock() {
 	}
 	// If another process took the lock over (it judged this one dead, which
 	// only a wrong liveness answer can make happen), leave it be.
-	m.owner.CompareAndSwap(uint64(Self()), 0)
+	m.owner.CompareAndSwap(m.self, 0)
 	if m.waiters.Load() > 0 {
 		m.seq.Add(1)
 		n := 1

@@ -1,9 +1,9 @@
 package mp
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -24,6 +24,7 @@ type child struct {
 	report *os.File // report pipe
 	b      *bootstrap.Boot
 	files  []*os.File // the files the parent passed after the bootstrap
+	life   *lifeline  // set once the target is about to run
 
 	sendOnce sync.Once // the guard report is sent once
 }
@@ -143,27 +144,30 @@ func (c *child) run() {
 	// report pipe too, so that the parent's Join can return it.
 	_ = debug.SetCrashOutput(c.report, debug.CrashOptions{})
 
-	go func() {
-		// The lifeline: the parent writes nothing more, so end of file
-		// means it has died. Do not outlive it.
-		_, _ = io.Copy(io.Discard, c.boot)
-		close(parent.done)
-		os.Exit(1)
-	}()
-
-	c.finish(c.invoke())
+	ctx := c.watch(parent) // the lifeline
+	c.finish(c.invoke(ctx))
 }
 
 // finish ends the child once its target is done. Its own children are
 // joined first: what they hand over at exit joins this process's backlogs,
 // or is passed up. Then what the target put on queues must reach them, or
 // the parent (in rep), before the process exits with code and sends rep.
+//
+// A child asked to stop (Terminate, with a grace period) ends as
+// terminated once that is done, whatever its target returned, as Python's
+// would have: silently, with -15.
 func (c *child) finish(code int, rep *bootstrap.Report) {
-	if !c.b.Quiet {
+	terminated := c.life != nil && c.life.terminated.Load()
+	if !c.b.Quiet && !terminated {
 		printFailure(os.Stderr, c.b.Name, rep)
 	}
 	Shutdown()
 	rep.Spills, rep.Lost = flushQueues()
+	if terminated {
+		logInfo("process exiting, terminated")
+		_ = bootstrap.WriteReport(c.report, rep)
+		dieTerminated()
+	}
 	c.exit(code, rep)
 }
 
@@ -173,8 +177,9 @@ func (c *child) exit(code int, rep *bootstrap.Report) {
 	os.Exit(code)
 }
 
-// invoke runs the target, turning its outcome into an exit code and report.
-func (c *child) invoke() (int, *bootstrap.Report) {
+// invoke runs the target with ctx, if it takes a context, turning its
+// outcome into an exit code and report.
+func (c *child) invoke(ctx context.Context) (int, *bootstrap.Report) {
 	b := c.b
 	fail := func(err error) (int, *bootstrap.Report) {
 		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
@@ -205,13 +210,13 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 		if err != nil {
 			return fail(fmt.Errorf("mp: decoding %s: %w", t.display(), err))
 		}
-		run = r.Run
+		run = func() error { return r(ctx) }
 	} else {
 		in, err := t.decodeArgs(b.Args)
 		if err != nil {
 			return fail(fmt.Errorf("mp: decoding the arguments of %s: %w", t.display(), err))
 		}
-		run = func() error { return t.call(in) }
+		run = func() error { return t.call(ctx, in) }
 	}
 	runtime.KeepAlive(sets) // decoded: the values hold what they use
 	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)

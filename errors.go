@@ -1,10 +1,20 @@
 package mp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/go-mp/mp/internal/bootstrap"
+)
+
+// The causes of the cancellation of a target's context (context.Cause),
+// compared with errors.Is. See Process.GracePeriod.
+var (
+	// ErrTerminated: the child was asked to stop, by Terminate or SIGTERM.
+	ErrTerminated = errors.New("mp: terminated")
+	// ErrParentDied: the child's parent died, and its lifeline closed.
+	ErrParentDied = errors.New("mp: the parent process died")
 )
 
 // ExitError is the error Join returns for a child that did not exit with
@@ -45,6 +55,9 @@ func (e *ExitError) Error() string {
 			"(see mp.ErrMainGuard)", who, e.Code)
 	case e.Panic != "":
 		return fmt.Sprintf("%s panicked: %s", who, e.Panic)
+	case e.Err != "" && e.Code < 0:
+		// Terminated with a grace period, in which the target returned.
+		return fmt.Sprintf("%s was ended by signal %d (exit code %d) once its target had returned: %s", who, -e.Code, e.Code, e.Err)
 	case e.Err != "":
 		return fmt.Sprintf("%s exited with code %d: %s", who, e.Code, e.Err)
 	case e.Code < 0:

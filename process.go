@@ -79,6 +79,32 @@ type Process struct {
 	// *os.File.
 	Stdout, Stderr io.Writer
 
+	// GracePeriod is how long the child has to return once it is asked to
+	// stop, by Terminate, or by its parent's death. Then the context of a
+	// target that takes one (a function whose first parameter is a
+	// context.Context, or a RunnerContext) is cancelled, with ErrTerminated
+	// or ErrParentDied as its cause (context.Cause), and
+	// ParentProcess().Done() closes if the parent died. A child that has
+	// not returned when the grace period ends is ended: one terminated
+	// exits with -15, as if Terminate had killed it, and one whose parent
+	// died with 1. A terminated child that returns in time also exits with
+	// -15, once its AtExit functions have run and its queues are flushed.
+	// So a child never outlives its parent by more than GracePeriod.
+	//
+	// The zero value gives no grace: Terminate sends SIGTERM, which kills
+	// a Go program at once (on Windows, TerminateProcess), and the child
+	// exits the moment its parent dies. With a grace period, Terminate
+	// sends SIGTERM on Unix too (a SIGTERM from elsewhere counts the same),
+	// and writes a request on the child's lifeline on Windows; there the
+	// parent also ends the child with TerminateProcess a second after the
+	// grace period, should it still run (a child still starting up reads
+	// no request). A child with a grace period learns of its parent's
+	// death from its lifeline alone, once it runs: on Linux it has no
+	// PR_SET_PDEATHSIG, and on Windows it holds its own Job Object open,
+	// so that the job does not kill it with its parent (see "No orphans"
+	// in the package documentation).
+	GracePeriod time.Duration
+
 	// Quiet stops the child from printing, on its standard error, what
 	// made its target fail (see SetQuiet). Join's error carries it either
 	// way. The zero value prints it, unless SetQuiet(true) was called.
@@ -97,6 +123,8 @@ type Process struct {
 	parentPID int    // the PID of the process that made p; 0 if unknown
 	kind      string // String's type name for CurrentProcess in a child
 	identity  []int
+	booted    bool // the bootstrap and files have been sent
+	stopAsked bool // a graceful Terminate was sent on the lifeline
 	done      chan struct{}
 	child     *launch.Child
 	code      int
@@ -152,7 +180,7 @@ func (p *Process) name() {
 // kindOf is what Python's type(p).__name__ would say of a Process running
 // target: the type name of a Runner, "Process" for anything else.
 func kindOf(target any) string {
-	if _, ok := target.(Runner); ok {
+	if isRunner(target) {
 		typ := reflect.TypeOf(target)
 		if typ.Kind() == reflect.Pointer {
 			typ = typ.Elem()
@@ -290,6 +318,7 @@ func (p *Process) start() error {
 		Name:       p.Name,
 		Identity:   p.identity,
 		Daemon:     p.Daemon,
+		Grace:      int64(max(p.GracePeriod, 0)),
 		Quiet:      p.Quiet || quietAll.Load(),
 		QuietAll:   quietAll.Load(),
 		Method:     string(method),
@@ -352,6 +381,7 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: nonce}.String()
 		},
 		NoPdeathsig: noPdeathsig,
+		Graceful:    p.GracePeriod > 0,
 	})
 	if err != nil {
 		return fmt.Errorf("mp: starting %s: %w", p.Name, err)
@@ -375,6 +405,9 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 		<-done
 		return fmt.Errorf("mp: sending %s its work: %w", p.Name, werr)
 	}
+	p.mu.Lock()
+	p.booted = true // the lifeline is free for a request to stop
+	p.mu.Unlock()
 	active.Lock()
 	active.set[p] = struct{}{}
 	active.Unlock()
@@ -458,10 +491,11 @@ func (p *Process) wait(child *launch.Child) {
 
 // Run runs the target in the calling process, as Python's run() does: a
 // function target is called with Args (checked as Start checks them), a
-// Runner's Run method is called. A panic in the target is not recovered.
+// Runner's Run method is called. A target that takes a context gets
+// context.Background(). A panic in the target is not recovered.
 func (p *Process) Run() error {
-	if r, ok := p.Target.(Runner); ok {
-		return r.Run()
+	if isRunner(p.Target) {
+		return runOf(p.Target)(context.Background())
 	}
 	// Run needs neither a registered nor a top-level function: any function
 	// with the right results will do.
@@ -477,7 +511,7 @@ func (p *Process) Run() error {
 	if err != nil {
 		return err
 	}
-	return t.call(in)
+	return t.call(context.Background(), in)
 }
 
 func (p *Process) checkChild() error {
@@ -596,9 +630,11 @@ func (p *Process) PID() int {
 
 // Terminate asks the child to exit: SIGTERM on Unix, and on Windows
 // TerminateProcess with an exit code that ExitCode reports as -15. Go
-// programs die of SIGTERM unless they handle it. Terminating a child that
-// has exited does nothing and returns nil.
-func (p *Process) Terminate() error { return p.signal("terminating", terminate) }
+// programs die of SIGTERM unless they handle it. A child with a
+// GracePeriod is asked instead, and has that long to return (see
+// GracePeriod); it exits with -15 too. Terminating a child that has
+// exited does nothing and returns nil.
+func (p *Process) Terminate() error { return p.signal("terminating", p.terminate) }
 
 // Kill ends the child at once: SIGKILL on Unix, TerminateProcess on
 // Windows; ExitCode then reports -9. Killing a child that has exited does

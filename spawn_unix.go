@@ -11,8 +11,9 @@ import (
 )
 
 // terminate sends the child SIGTERM, and kill SIGKILL, through the handle
-// os.Process holds (a pidfd on Linux), never a bare PID.
-func terminate(c *launch.Child) error { return c.Signal(syscall.SIGTERM) }
+// os.Process holds (a pidfd on Linux), never a bare PID. A child with a
+// grace period handles SIGTERM itself (see watchTerminate). p.mu is held.
+func (p *Process) terminate(c *launch.Child) error { return c.Signal(syscall.SIGTERM) }
 
 func kill(c *launch.Child) error { return c.Signal(syscall.SIGKILL) }
 

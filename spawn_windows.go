@@ -2,7 +2,9 @@ package mp
 
 import (
 	"os"
+	"time"
 
+	"github.com/go-mp/mp/internal/bootstrap"
 	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/launch"
 )
@@ -10,7 +12,25 @@ import (
 // terminate ends the child with TerminateProcess and an exit code that
 // ExitCode reports as -15, and kill with one it reports as -9; what the
 // child started dies with it, in its Job Object.
-func terminate(c *launch.Child) error { return c.Terminate(launch.TerminateCode) }
+//
+// A child with a grace period that has its bootstrap is asked on its
+// lifeline instead, and ended a second after its grace period if it is
+// still running then (it may not have reached its target, where it reads
+// requests). p.mu is held.
+func (p *Process) terminate(c *launch.Child) error {
+	if p.GracePeriod <= 0 || !p.booted {
+		return c.Terminate(launch.TerminateCode)
+	}
+	if p.stopAsked {
+		return nil
+	}
+	if _, err := c.Boot.Write([]byte{bootstrap.Terminate}); err != nil {
+		return c.Terminate(launch.TerminateCode) // the child is gone, or going
+	}
+	p.stopAsked = true
+	time.AfterFunc(p.GracePeriod+time.Second, func() { _ = c.Terminate(launch.TerminateCode) })
+	return nil
+}
 
 func kill(c *launch.Child) error { return c.Terminate(launch.KillCode) }
 

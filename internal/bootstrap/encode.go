@@ -32,6 +32,7 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.Int(int64(id))
 	}
 	w.Bool(b.Daemon)
+	w.Int(b.Grace)
 	w.Bool(b.Quiet)
 	w.Bool(b.QuietAll)
 	w.String(b.Method)
@@ -73,6 +74,7 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 		}
 	}
 	b.Daemon = r.Bool()
+	b.Grace = r.Int()
 	b.Quiet = r.Bool()
 	b.QuietAll = r.Bool()
 	b.Method = r.String()

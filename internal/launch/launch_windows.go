@@ -71,14 +71,24 @@ func prepare(cmd *exec.Cmd, ch *channels) (boot, report uintptr) {
 // PID. That PID cannot have been reused: os.Process holds a handle to the
 // child until it is waited for, and Windows does not reuse the ID of a
 // process while a handle to it is open.
-func start(cmd *exec.Cmd, _ *Spec) (sysProc, error) {
+//
+// A Graceful child, which must outlive its parent by its grace period,
+// breaks away from the jobs its parent is in (which kill what is in them
+// when the parent dies, or is reaped), where they allow it: every job of
+// this package does (JOB_OBJECT_LIMIT_BREAKAWAY_OK). And it is given a
+// handle to its own job: the job, and the child with it, then lasts until
+// both the parent's handle and the child's are closed, that is until the
+// child too has died. What the child left running is killed then, as for
+// any child. Where a job of the parent forbids breaking away, the child
+// stays in it, and dies with it.
+func start(cmd *exec.Cmd, s *Spec) (sysProc, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
 		return sysProc{}, fmt.Errorf("creating a job object: %w", err)
 	}
 	info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{
 		BasicLimitInformation: windows.JOBOBJECT_BASIC_LIMIT_INFORMATION{
-			LimitFlags: windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+			LimitFlags: windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | windows.JOB_OBJECT_LIMIT_BREAKAWAY_OK,
 		},
 	}
 	if _, err := windows.SetInformationJobObject(job, windows.JobObjectExtendedLimitInformation,
@@ -86,7 +96,20 @@ func start(cmd *exec.Cmd, _ *Spec) (sysProc, error) {
 		windows.CloseHandle(job)
 		return sysProc{}, fmt.Errorf("setting up a job object: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	if s.Graceful {
+		cmd.SysProcAttr.CreationFlags |= windows.CREATE_BREAKAWAY_FROM_JOB
+	}
+	err = cmd.Start()
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) && s.Graceful {
+		// A job this process is in forbids breaking away: the child stays
+		// in it, and dies with it. A Cmd starts once: start a copy.
+		attr := *cmd.SysProcAttr
+		attr.CreationFlags &^= windows.CREATE_BREAKAWAY_FROM_JOB
+		*cmd = exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdin: cmd.Stdin,
+			Stdout: cmd.Stdout, Stderr: cmd.Stderr, WaitDelay: cmd.WaitDelay, SysProcAttr: &attr}
+		err = cmd.Start()
+	}
+	if err != nil {
 		windows.CloseHandle(job)
 		return sysProc{}, err
 	}
@@ -94,7 +117,12 @@ func start(cmd *exec.Cmd, _ *Spec) (sysProc, error) {
 		windows.PROCESS_QUERY_LIMITED_INFORMATION | windows.PROCESS_DUP_HANDLE
 	h, err := windows.OpenProcess(access, false, uint32(cmd.Process.Pid))
 	if err == nil {
-		if err = windows.AssignProcessToJobObject(job, h); err != nil {
+		err = windows.AssignProcessToJobObject(job, h)
+		if err == nil && s.Graceful {
+			var inChild windows.Handle // the child never uses it: it only holds the job open
+			err = windows.DuplicateHandle(windows.CurrentProcess(), job, h, &inChild, 0, false, windows.DUPLICATE_SAME_ACCESS)
+		}
+		if err != nil {
 			windows.CloseHandle(h)
 		}
 	}

@@ -185,6 +185,9 @@ func (p *Process) Start() error {
 	if err != nil {
 		return err
 	}
+	if err := t.checkProcessTarget(); err != nil {
+		return err
+	}
 	method := p.StartMethod
 	if method == "" {
 		method = GetStartMethod()
@@ -369,6 +372,9 @@ func (p *Process) Run() error {
 	}
 	t, err := funcTarget(v.Type().String(), v)
 	if err != nil {
+		return err
+	}
+	if err := t.checkProcessTarget(); err != nil {
 		return err
 	}
 	in, err := t.convertArgs(p.Args)

@@ -74,9 +74,9 @@ type resultMsg struct {
 
 // taskFail is one failed task, as the worker saw it.
 type taskFail struct {
-	Pos                       int
+	Pos                        int
 	Err, ErrType, Panic, Stack string
-	Codec                     bool // the item or result could not be decoded or encoded
+	Codec                      bool // the item or result could not be decoded or encoded
 }
 
 // flushEvery bounds how long a worker keeps finished results of a long

@@ -147,14 +147,15 @@ func (w *poolWorker) kill(reason error) {
 	_ = w.proc.Kill()
 }
 
-// reap waits for a worker that has died or been killed, and releases it.
-func (w *poolWorker) reap() {
+// reap waits for a worker that has died or been killed, releases it, and
+// returns what Join said.
+func (w *poolWorker) reap() error {
 	<-w.readerDone
-	<-w.proc.Done()
-	_ = w.proc.Join()
+	err := w.proc.Join()
 	w.to.Close()
 	w.from.Close()
 	_ = w.proc.Close()
+	return err
 }
 
 // run is the slot's goroutine.
@@ -435,7 +436,7 @@ func (s *slot) died(rerr error) {
 		// The stream is out of step (or our end closed): end the worker.
 		w.kill(fmt.Errorf("mp: reading a pool worker's results: %w", rerr))
 	}
-	w.reap()
+	jerr := w.reap()
 	c.mu.Lock()
 	delete(c.live, w)
 	c.mu.Unlock()
@@ -448,7 +449,6 @@ func (s *slot) died(rerr error) {
 	}
 	s.w, s.inflight, s.held = nil, nil, nil
 
-	jerr := w.proc.Join()
 	ee, _ := jerr.(*ExitError)
 	if ee == nil {
 		// It exited with 0 (os.Exit(0) in a task, or a clean exit).
@@ -472,6 +472,14 @@ func (s *slot) died(rerr error) {
 		return
 	}
 	if len(held) == 0 {
+		return
+	}
+	if w.retiring && killed == nil {
+		// It said it would exit after its last chunk: what it still held
+		// was sent after that, and never started.
+		for _, ch := range held {
+			c.requeue(ch.sp)
+		}
 		return
 	}
 	var cause error = ee

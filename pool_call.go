@@ -143,7 +143,7 @@ func ImapUnordered[T, R any](p *Pool, fn func(T) (R, error), items []T, opts ...
 func ImapUnorderedContext[T, R any](ctx context.Context, p *Pool, fn func(T) (R, error), items []T, opts ...CallOption) iter.Seq2[R, error] {
 	return func(yield func(R, error) bool) {
 		var zero R
-		s, j, err := startItems(ctx, p, fn, items, opts, false)
+		s, j, err := startItems(ctx, p, fn, items, opts, false, true)
 		if err != nil {
 			yield(zero, err)
 			return
@@ -193,7 +193,7 @@ func StarmapAsync[R any](p *Pool, fn any, args [][]any, opts ...CallOption) *Asy
 }
 
 // startItems checks a call of fn on items and queues its tasks.
-func startItems[T, R any](ctx context.Context, p *Pool, fn func(T) (R, error), items []T, opts []CallOption, mapChunk bool) (*results[R], *job, error) {
+func startItems[T, R any](ctx context.Context, p *Pool, fn func(T) (R, error), items []T, opts []CallOption, mapChunk bool, unordered ...bool) (*results[R], *job, error) {
 	cc, err := callOptions(opts)
 	if err != nil {
 		return nil, nil, err
@@ -213,6 +213,7 @@ func startItems[T, R any](ctx context.Context, p *Pool, fn func(T) (R, error), i
 		}
 	}
 	s := newResults[R](len(items))
+	s.unordered = len(unordered) > 0 && unordered[0]
 	j := newJob(t, len(items), chunk, s, cc)
 	elem := reflect.TypeFor[T]()
 	j.encode = func(lo, hi int) ([]byte, []int, []error) {
@@ -344,37 +345,49 @@ type sink interface {
 
 // results is a call's outcomes.
 type results[R any] struct {
-	mu     sync.Mutex
-	vals   []R
-	errs   []error
-	set    []bool        // settled
-	order  []int         // settled indices not yet taken, in order of arrival (ImapUnordered)
-	left   int           // not settled
-	done   chan struct{} // closed when all are settled, or aborted
-	notify chan struct{} // a settlement, for Imap
-	err    error         // abort's error
+	mu        sync.Mutex
+	vals      []R
+	errs      map[int]error // the failed items
+	set       []bool        // settled
+	order     []int         // settled indices not yet taken, in order of arrival (ImapUnordered)
+	unordered bool          // keep order
+	left      int           // not settled
+	done      chan struct{} // closed when all are settled, or aborted
+	notify    chan struct{} // a settlement, for Imap
+	err       error         // abort's error
 }
 
 func newResults[R any](n int) *results[R] {
-	return &results[R]{vals: make([]R, n), errs: make([]error, n), set: make([]bool, n), left: n,
+	return &results[R]{vals: make([]R, n), set: make([]bool, n), left: n,
 		done: make(chan struct{}), notify: make(chan struct{}, 1)}
 }
 
 func (s *results[R]) values(idx []int, payload []byte) error {
+	// Decode in place when the results are for consecutive items: a span
+	// of s.vals that no one else writes or reads before it is settled.
+	lo, hi := idx[0], idx[len(idx)-1]+1
+	inPlace := hi-lo == len(idx)
 	var vs []R
+	if inPlace {
+		vs = s.vals[lo:lo:hi]
+	}
 	if err := decodeValue(payload, &vs); err != nil {
 		return fmt.Errorf("decoding the results: %w", err)
 	}
 	if len(vs) != len(idx) {
 		return fmt.Errorf("%w: %d results for %d tasks", ErrBadMessage, len(vs), len(idx))
 	}
+	inPlace = inPlace && &vs[0] == &s.vals[lo]
 	s.mu.Lock()
 	for k, i := range idx {
 		if !s.set[i] {
-			s.vals[i] = vs[k]
+			if !inPlace {
+				s.vals[i] = vs[k]
+			}
 			s.settle(i)
 		}
 	}
+	s.signal()
 	s.mu.Unlock()
 	return nil
 }
@@ -382,8 +395,12 @@ func (s *results[R]) values(idx []int, payload []byte) error {
 func (s *results[R]) fail(i int, err error) {
 	s.mu.Lock()
 	if !s.set[i] {
+		if s.errs == nil {
+			s.errs = map[int]error{}
+		}
 		s.errs[i] = err
 		s.settle(i)
+		s.signal()
 	}
 	s.mu.Unlock()
 }
@@ -391,10 +408,20 @@ func (s *results[R]) fail(i int, err error) {
 // settle marks i settled. s.mu is held.
 func (s *results[R]) settle(i int) {
 	s.set[i] = true
-	s.order = append(s.order, i)
+	if s.unordered {
+		s.order = append(s.order, i)
+	}
 	s.left--
+}
+
+// signal tells the waiters of what settle did. s.mu is held.
+func (s *results[R]) signal() {
 	if s.left == 0 && s.err == nil {
-		close(s.done)
+		select {
+		case <-s.done:
+		default:
+			close(s.done)
+		}
 	}
 	select {
 	case s.notify <- struct{}{}:
@@ -490,18 +517,20 @@ func (s *results[R]) take(i int) (R, error) {
 	defer s.mu.Unlock()
 	var zero R
 	v, err := s.vals[i], s.errs[i]
-	s.vals[i], s.errs[i] = zero, nil
+	s.vals[i] = zero
+	delete(s.errs, i)
 	return v, err
 }
 
 // firstErr returns the error of the first failed item.
 func (s *results[R]) firstErr() error {
-	for _, err := range s.errs {
-		if err != nil {
-			return err
+	first := -1
+	for i := range s.errs {
+		if first < 0 || i < first {
+			first = i
 		}
 	}
-	return nil
+	return s.errs[first] // nil if none failed
 }
 
 // AsyncResult is the result of ApplyAsync, MapAsync or StarmapAsync:

@@ -35,10 +35,22 @@ type chunk struct {
 
 func (c *chunk) n() int { return c.sp.hi - c.sp.lo }
 
-// prefetchMax bounds a chunk sent while the worker is busy: it must fit in
-// the pipe, so that the send never blocks (the slot must stay free to see
-// results, deaths and timeouts).
+// prefetchMax bounds a chunk sent while the worker is busy where the pipe
+// does not say how much room it has: the send must never block (the slot
+// must stay free to see results, deaths and timeouts). A busy worker has
+// read its chunk whole, so the pipe is empty, and every pipe holds 16 KiB.
 const prefetchMax = 16 << 10
+
+// room returns how many bytes the task pipe takes without blocking: what
+// Linux says, or prefetchMax.
+func (w *poolWorker) room() int {
+	if w.to.wf != nil {
+		if n, ok := taskPipeRoom(w.to.wf); ok {
+			return n
+		}
+	}
+	return prefetchMax
+}
 
 // poolWorker is a pool's handle on one worker process.
 type poolWorker struct {
@@ -240,7 +252,7 @@ func (s *slot) fill() {
 			continue
 		}
 		s.used += ch.n()
-		if prefetch && len(ch.msg) > prefetchMax {
+		if prefetch && len(ch.msg) > w.room() {
 			s.held = ch
 			break
 		}

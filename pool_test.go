@@ -20,8 +20,12 @@ import (
 )
 
 func init() {
-	ipcTargets = append(ipcTargets, sqr, mul, pidOf, failAt, panicAt, nap, die, echoBytes, pickySqr,
-		pickyResult, initPut, initFail, initFlaky, barrier, sumInts, varSum, grow)
+	// Task keeps a function's types, so that workers call it without
+	// reflect; the others (failAt, panicAt, pickyResult, sumInts) take the
+	// reflect path, and Starmap's functions always do.
+	ipcTargets = append(ipcTargets, mp.Task(sqr), mul, mp.Task(pidOf), failAt, mp.Task(failAtT), panicAt,
+		mp.Task(panicAtT), mp.Task(nap), mp.Task(die), mp.Task(echoBytes), mp.Task(pickySqr), pickyResult,
+		initPut, initFail, initFlaky, barrier, sumInts, varSum, mp.Task(grow))
 }
 
 // Task functions of the pool tests.
@@ -54,6 +58,11 @@ func failAt(x int) (int, error) {
 	}
 	return x * x, nil
 }
+
+// failAtT and panicAtT are failAt and panicAt, registered with Task.
+func failAtT(x int) (int, error) { return failAt(x) }
+
+func panicAtT(x int) (int, error) { return panicAt(x) }
 
 func panicAt(x int) (int, error) {
 	if x == 3 {
@@ -512,24 +521,27 @@ func TestPoolTaskErrors(t *testing.T) {
 	t.Parallel()
 	forMethods(t, func(t *testing.T, m mp.StartMethod) {
 		p := newPool(t, 2, mp.WithStartMethod(m))
-		got, err := mp.Map(p, panicAt, ints(6), mp.WithChunksize(2))
 		var te *mp.TaskError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, 3, te.Index)
 		var ee *mp.ExitError
-		require.ErrorAs(t, err, &ee)
-		assert.Equal(t, "boom: 3", ee.Panic)
-		assert.Equal(t, 1, ee.Code)
-		assert.Contains(t, ee.Stack, "mp_test.panicky(")
-		assert.Contains(t, ee.Stack, "mp_test.panicAt(")
-		assert.Regexp(t, `^mp: task 3: \w+PoolWorker-\d+ \(pid \d+\) panicked: boom: 3$`, err.Error())
-		assert.Equal(t, []int{0, 1, 4, 0, 16, 25}, got)
-
-		_, err = mp.Apply(p, failAt, 7)
-		require.ErrorAs(t, err, &ee)
-		assert.Equal(t, "no 7", ee.Err)
-		assert.Equal(t, "*mp_test.testError", ee.ErrType)
-		assert.Regexp(t, `^mp: task 0: \w+PoolWorker-\d+ \(pid \d+\): the task returned an error: no 7$`, err.Error())
+		for _, f := range []func(int) (int, error){panicAt, panicAtT} {
+			got, err := mp.Map(p, f, ints(6), mp.WithChunksize(2))
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, 3, te.Index)
+			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, "boom: 3", ee.Panic)
+			assert.Equal(t, 1, ee.Code)
+			assert.Contains(t, ee.Stack, "mp_test.panicky(")
+			assert.Contains(t, ee.Stack, "mp_test.panicAt(")
+			assert.Regexp(t, `^mp: task 3: \w+PoolWorker-\d+ \(pid \d+\) panicked: boom: 3$`, err.Error())
+			assert.Equal(t, []int{0, 1, 4, 0, 16, 25}, got)
+		}
+		for _, f := range []func(int) (int, error){failAt, failAtT} {
+			_, err := mp.Apply(p, f, 7)
+			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, "no 7", ee.Err)
+			assert.Equal(t, "*mp_test.testError", ee.ErrType)
+			assert.Regexp(t, `^mp: task 0: \w+PoolWorker-\d+ \(pid \d+\): the task returned an error: no 7$`, err.Error())
+		}
 
 		// An item or a result that cannot be encoded fails alone, and the
 		// pool loses no worker over it (CPython's test_unpickleable_result

@@ -136,79 +136,156 @@ type worker struct {
 }
 
 // outcome is one position's outcome, waiting to be sent.
-type outcome struct {
+type outcome[R any] struct {
 	pos  int
-	val  reflect.Value
+	val  R
 	fail *taskFail
+}
+
+// chunkCalls is how a chunk's items are run and its results encoded:
+// typed, for a function registered with Task, or through reflect.
+type chunkCalls[R any] struct {
+	call   func(k int) (R, *taskFail) // runs the k-th item sent
+	encode func(vals []R) ([]byte, error)
 }
 
 // run runs a chunk and sends its outcomes. It reports whether the worker
 // is to exit now (WithMaxMemory), and an error if it cannot send.
 func (w *worker) run(m *taskMsg) (retire bool, err error) {
-	if m.N <= 0 {
-		return false, fmt.Errorf("%w: empty chunk", ErrBadMessage)
-	}
-	skip := make(map[int]bool, len(m.Skip))
-	for _, p := range m.Skip {
-		skip[p] = true
-	}
-	var pending []outcome
-	failAll := func(f taskFail) error {
-		for p := range m.N {
-			if !skip[p] {
-				f.Pos = p
-				pending = append(pending, outcome{pos: p, fail: &f})
-			}
-		}
-		return w.flush(m.Seq, 0, m.N, pending, false)
+	if m.N <= 0 || len(m.Skip) > m.N {
+		return false, fmt.Errorf("%w: bad chunk", ErrBadMessage)
 	}
 	t, err := w.target(m.Fn)
 	if err != nil {
-		return false, failAll(taskFail{Err: err.Error(), ErrType: fmt.Sprintf("%T", err)})
+		return false, w.failAll(m, taskFail{Err: err.Error(), ErrType: fmt.Sprintf("%T", err)})
 	}
+	if t.run != nil && !m.Star {
+		return t.run.runChunk(w, m)
+	}
+	return w.runReflect(t, m)
+}
+
+// failAll fails every position of m that was sent.
+func (w *worker) failAll(m *taskMsg, f taskFail) error {
+	var outs []outcome[struct{}]
+	s := 0
+	for p := range m.N {
+		if s < len(m.Skip) && m.Skip[s] == p {
+			s++
+			continue
+		}
+		f := f
+		f.Pos = p
+		outs = append(outs, outcome[struct{}]{pos: p, fail: &f})
+	}
+	return flush(w, m.Seq, 0, m.N, outs, false, func([]struct{}) ([]byte, error) { return nil, nil })
+}
+
+// runReflect runs a chunk of a function registered without Task, or a
+// Starmap's, calling it through reflect.
+func (w *worker) runReflect(t *target, m *taskMsg) (bool, error) {
 	ft := t.fn.Type()
 	itemType := ft.In(0)
 	if m.Star {
 		itemType = argsType(ft)
 	} else if ft.NumIn() != 1 {
-		return false, failAll(taskFail{Err: fmt.Sprintf("mp: %s takes %d arguments, not one item", t.display(), ft.NumIn())})
+		return false, w.failAll(m, taskFail{Err: fmt.Sprintf("mp: %s takes %d arguments, not one item", t.display(), ft.NumIn())})
 	}
 	items := reflect.New(reflect.SliceOf(itemType))
 	if err := decodeValue(m.Items, items.Interface()); err != nil {
-		return false, failAll(taskFail{Err: "decoding the item: " + err.Error(), Codec: true})
+		return false, w.failAll(m, taskFail{Err: "decoding the item: " + err.Error(), Codec: true})
 	}
-	if items.Elem().Len() != m.N-len(skip) {
-		return false, failAll(taskFail{Err: "the chunk holds the wrong number of items", Codec: true})
+	if items.Elem().Len() != m.N-len(m.Skip) {
+		return false, w.failAll(m, taskFail{Err: "the chunk holds the wrong number of items", Codec: true})
 	}
-	from, k := 0, 0
-	last := time.Now()
+	resType := reflect.SliceOf(ft.Out(0))
 	in := make([]reflect.Value, 1)
-	for p := range m.N {
-		if !skip[p] {
-			v := items.Elem().Index(k)
-			k++
+	return runChunk(w, m, chunkCalls[reflect.Value]{
+		call: func(k int) (v reflect.Value, fail *taskFail) {
+			item := items.Elem().Index(k)
 			if m.Star {
 				in = in[:0]
-				for i := range v.NumField() {
-					in = append(in, v.Field(i))
+				for i := range item.NumField() {
+					in = append(in, item.Field(i))
 				}
 			} else {
-				in[0] = v
+				in[0] = item
 			}
-			pending = append(pending, callTask(t, in, p))
+			defer func() {
+				if r := recover(); r != nil {
+					fail = &taskFail{Panic: fmt.Sprint(r), Stack: string(debug.Stack())}
+				}
+			}()
+			var out []reflect.Value
+			if ft.IsVariadic() {
+				out = t.fn.CallSlice(in)
+			} else {
+				out = t.fn.Call(in)
+			}
+			if err, _ := out[1].Interface().(error); err != nil {
+				return v, &taskFail{Err: err.Error(), ErrType: fmt.Sprintf("%T", err)}
+			}
+			return out[0], nil
+		},
+		encode: func(vals []reflect.Value) ([]byte, error) {
+			s := reflect.MakeSlice(resType, len(vals), len(vals))
+			for i, v := range vals {
+				s.Index(i).Set(v)
+			}
+			return poolEncode(s.Interface())
+		},
+	})
+}
+
+// A chunkRunner runs chunks of one task function without reflect: Task
+// makes one.
+type chunkRunner interface {
+	runChunk(w *worker, m *taskMsg) (retire bool, err error)
+}
+
+// runChunk runs the items of m, sending their outcomes as the chunk ends,
+// or as they come (m.Stream), or every flushEvery.
+func runChunk[R any](w *worker, m *taskMsg, cc chunkCalls[R]) (retire bool, err error) {
+	pending := make([]outcome[R], 0, min(m.N, 1<<16))
+	from, k, s := 0, 0, 0
+	// The clock is read after every task while tasks are slow, and ever
+	// more rarely (up to every 1024th) while they are tiny: a read costs
+	// more than a tiny task.
+	last := time.Now()
+	checked, stride, next := last, 1, 1
+	for p := range m.N {
+		if s < len(m.Skip) && m.Skip[s] == p {
+			s++
+		} else {
+			v, fail := cc.call(k)
+			k++
+			if fail != nil {
+				fail.Pos = p
+			}
+			pending = append(pending, outcome[R]{pos: p, val: v, fail: fail})
 		}
 		if p == m.N-1 {
 			if w.cfg.MaxMemory > 0 {
 				rss, err := residentMemory()
 				retire = err == nil && rss > w.cfg.MaxMemory
 			}
-			return retire, w.flush(m.Seq, from, m.N, pending, retire)
+			return retire, flush(w, m.Seq, from, m.N, pending, retire, cc.encode)
 		}
-		if m.Stream || time.Since(last) >= flushEvery {
-			if err := w.flush(m.Seq, from, p+1, pending, false); err != nil {
+		if next--; !m.Stream && next > 0 {
+			continue
+		}
+		now := time.Now()
+		if now.Sub(checked) < time.Millisecond {
+			stride = min(2*stride, 1024)
+		} else {
+			stride = 1
+		}
+		checked, next = now, stride
+		if m.Stream || now.Sub(last) >= flushEvery {
+			if err := flush(w, m.Seq, from, p+1, pending, false, cc.encode); err != nil {
 				return false, err
 			}
-			from, pending, last = p+1, pending[:0], time.Now()
+			from, pending, last = p+1, pending[:0], now
 		}
 	}
 	return false, nil
@@ -229,57 +306,34 @@ func (w *worker) target(name string) (*target, error) {
 	return t, nil
 }
 
-// callTask calls the task function, recovering a panic with its stack.
-func callTask(t *target, in []reflect.Value, pos int) (o outcome) {
-	o.pos = pos
-	defer func() {
-		if r := recover(); r != nil {
-			o.fail = &taskFail{Pos: pos, Panic: fmt.Sprint(r), Stack: string(debug.Stack())}
-		}
-	}()
-	var out []reflect.Value
-	if t.fn.Type().IsVariadic() {
-		out = t.fn.CallSlice(in)
-	} else {
-		out = t.fn.Call(in)
-	}
-	if err, _ := out[1].Interface().(error); err != nil {
-		return outcome{pos: pos, fail: &taskFail{Pos: pos, Err: err.Error(), ErrType: fmt.Sprintf("%T", err)}}
-	}
-	o.val = out[0]
-	return o
-}
-
 // flush sends the outcomes of positions from..to. Results that cannot be
 // encoded fail alone; a message over the maximum is split.
-func (w *worker) flush(seq uint64, from, to int, outs []outcome, retire bool) error {
+func flush[R any](w *worker, seq uint64, from, to int, outs []outcome[R], retire bool, encode func([]R) ([]byte, error)) error {
 	msg := &resultMsg{Seq: seq, From: from, Count: to - from, Retire: retire}
-	var vals reflect.Value
+	vals := make([]R, 0, len(outs))
 	for _, o := range outs {
 		if o.fail != nil {
 			msg.Fails = append(msg.Fails, *o.fail)
-			continue
+		} else {
+			vals = append(vals, o.val)
 		}
-		if !vals.IsValid() {
-			vals = reflect.MakeSlice(reflect.SliceOf(o.val.Type()), 0, len(outs))
-		}
-		vals = reflect.Append(vals, o.val)
 	}
-	if vals.IsValid() {
-		b, err := poolEncode(vals.Interface())
+	if len(vals) > 0 {
+		b, err := encode(vals)
 		if err != nil {
 			// Find the results that cannot be encoded; they fail alone.
+			found := false
 			for i := range outs {
 				o := &outs[i]
 				if o.fail != nil {
 					continue
 				}
-				if _, err := poolEncode(o.val.Interface()); err != nil {
+				if _, err := encode([]R{o.val}); err != nil {
 					o.fail = &taskFail{Pos: o.pos, Err: "encoding the result: " + err.Error(), Codec: true}
-					o.val = reflect.Value{}
+					found = true
 				}
 			}
-			if vals.Len() > 0 && !hasFail(outs, vals.Len()) {
+			if !found {
 				// Each alone encodes, together they do not: fail them all.
 				for i := range outs {
 					if outs[i].fail == nil {
@@ -287,7 +341,7 @@ func (w *worker) flush(seq uint64, from, to int, outs []outcome, retire bool) er
 					}
 				}
 			}
-			return w.flush(seq, from, to, outs, retire)
+			return flush(w, seq, from, to, outs, retire, encode)
 		}
 		msg.Values = b
 	}
@@ -296,30 +350,20 @@ func (w *worker) flush(seq uint64, from, to int, outs []outcome, retire bool) er
 		if len(outs) <= 1 {
 			for i := range outs {
 				outs[i].fail = &taskFail{Pos: outs[i].pos, Err: "the result is too large: " + err.Error(), Codec: true}
-				outs[i].val = reflect.Value{}
 			}
-			return w.flush(seq, from, to, outs, retire)
+			if len(outs) == 0 || len(msg.Fails) == len(outs) {
+				return err // a failure's own text is too large: give up
+			}
+			return flush(w, seq, from, to, outs, retire, encode)
 		}
 		// Split at a position: the outcomes before it, and the rest.
-		half := outs[len(outs)/2].pos
-		if err := w.flush(seq, from, half, outs[:len(outs)/2], false); err != nil {
+		mid := len(outs) / 2
+		if err := flush(w, seq, from, outs[mid].pos, outs[:mid], false, encode); err != nil {
 			return err
 		}
-		return w.flush(seq, half, to, outs[len(outs)/2:], retire)
+		return flush(w, seq, outs[mid].pos, to, outs[mid:], retire, encode)
 	}
 	return err
-}
-
-// hasFail reports whether fewer than n of outs are still to be encoded,
-// that is, whether looking at them one by one found a culprit.
-func hasFail(outs []outcome, n int) bool {
-	left := 0
-	for _, o := range outs {
-		if o.fail == nil {
-			left++
-		}
-	}
-	return left < n
 }
 
 // poolEncode encodes a value of a pool message, as Conn.Send does.

@@ -35,6 +35,7 @@ type target struct {
 	name string
 	fn   reflect.Value // function targets
 	typ  reflect.Type  // Runner targets: the type, dereferenced
+	run  chunkRunner   // task functions registered with Task: runs chunks without reflect
 }
 
 var registry = struct {
@@ -56,6 +57,14 @@ var ErrInvalidTarget = errors.New("mp: invalid target")
 func describe(t any) (*target, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: nil", ErrInvalidTarget)
+	}
+	if tt, ok := t.(typedTask); ok {
+		d, err := describe(tt.function())
+		if err != nil {
+			return nil, err
+		}
+		d.run = tt.runner()
+		return d, nil
 	}
 	if r, ok := t.(Runner); ok {
 		typ := reflect.TypeOf(r)
@@ -113,6 +122,7 @@ func (t *target) checkProcessTarget() error {
 }
 
 // Register makes targets known to children, so that Start can run them.
+// A Pool's task function may be wrapped with [Task] to keep its types.
 // Packages that define targets call it from init; a program passes its own
 // targets to [Main], which calls Register. A target is a top-level function
 // (any parameters; returning nothing or an error) or a [Runner] value, whose
@@ -129,6 +139,9 @@ func Register(targets ...any) {
 			panic(err.Error())
 		}
 		registry.Lock()
+		if old := registry.byName[d.name]; old != nil && d.run == nil {
+			d.run = old.run // registered with Task before: keep its runner
+		}
 		registry.byName[d.name] = d
 		registry.Unlock()
 	}

@@ -917,3 +917,135 @@ func TestPoolExplicitClose(t *testing.T) {
 		assert.Regexp(t, `^SpawnPoolWorker-\d+$`, w.Name)
 	}
 }
+
+// stamp is echoStamped's item and result: a payload and its checksum.
+type stamp struct {
+	Seq  int
+	Data []byte
+	Sum  uint64
+}
+
+func checksum(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
+// echoStamped checks its item's checksum and sends it back whole.
+func echoStamped(s stamp) (stamp, error) {
+	if checksum(s.Data) != s.Sum {
+		return stamp{}, fmt.Errorf("item %d arrived corrupted", s.Seq)
+	}
+	return s, nil
+}
+
+func init() { ipcTargets = append(ipcTargets, mp.Task(echoStamped)) }
+
+// TestPoolAbuse runs several calls at once on one pool with items and
+// results of random sizes (0 bytes to above the pipe's buffer), while
+// workers are SIGKILLed at random moments. Every call must end in time;
+// every result must be intact and belong to its item; a task may fail only
+// with the *ExitError of a killed worker, and no more tasks may fail than
+// the killed workers held. MP_SOAK=30s runs it that long.
+func TestPoolAbuse(t *testing.T) {
+	t.Parallel()
+	d := 2 * time.Second
+	if s := os.Getenv("MP_SOAK"); s != "" {
+		var err error
+		d, err = time.ParseDuration(s)
+		require.NoError(t, err)
+	}
+	const workers, callers = 4, 3
+	p := newPool(t, workers)
+	end := time.Now().Add(d)
+	kills := make(chan int, 1)
+	go func() {
+		// The killer: a random worker every 20 to 120 ms.
+		rng := rand.New(rand.NewPCG(7, 8))
+		n := 0
+		defer func() { kills <- n }()
+		for time.Now().Before(end) {
+			time.Sleep(time.Duration(20+rng.IntN(100)) * time.Millisecond)
+			if ws := mp.PoolWorkers(p); len(ws) > 0 {
+				if ws[rng.IntN(len(ws))].Kill() == nil {
+					n++
+				}
+			}
+		}
+	}()
+	type tally struct{ ok, killed int }
+	results := make(chan tally, callers)
+	for c := range callers {
+		go func() {
+			var tl tally
+			defer func() { results <- tl }()
+			rng := rand.New(rand.NewPCG(uint64(c), 99))
+			for round := 0; time.Now().Before(end); round++ {
+				items := make([]stamp, 1+rng.IntN(40))
+				for i := range items {
+					n := 0
+					switch rng.IntN(4) {
+					case 0:
+					case 1:
+						n = rng.IntN(4097)
+					case 2:
+						n = 60_000 + rng.IntN(10_000) // around a pipe's 64 KiB
+					case 3:
+						n = rng.IntN(300_000)
+					}
+					b := make([]byte, n)
+					for k := range b {
+						b[k] = byte(rng.Uint32())
+					}
+					items[i] = stamp{Seq: i, Data: b, Sum: checksum(b)}
+				}
+				chunk := mp.WithChunksize(1 + rng.IntN(4))
+				i := 0
+				for got, err := range mp.Imap(p, echoStamped, items, chunk) {
+					if err != nil {
+						var ee *mp.ExitError
+						if !assert.ErrorAs(t, err, &ee) || !assert.Equal(t, -9, ee.Code, "%v", err) {
+							return
+						}
+						tl.killed++
+					} else {
+						if !assert.Equal(t, i, got.Seq) || !assert.Equal(t, items[i].Sum, checksum(got.Data), "result %d of round %d corrupted", i, round) {
+							return
+						}
+						tl.ok++
+					}
+					i++
+				}
+				if !assert.Equal(t, len(items), i, "every task settled") {
+					return
+				}
+			}
+		}()
+	}
+	var total tally
+	for range callers {
+		select {
+		case tl := <-results:
+			total.ok += tl.ok
+			total.killed += tl.killed
+		case <-time.After(d + 60*time.Second):
+			t.Fatal("a call did not end in time")
+		}
+	}
+	n := <-kills
+	t.Logf("%v: %d tasks done, %d failed with their killed worker; %d workers killed", d, total.ok, total.killed, n)
+	assert.LessOrEqual(t, total.killed, 4*n, "no more tasks failed than the killed workers held (a chunk of at most 4)")
+	assert.Positive(t, total.ok)
+	if runtime.GOOS != "windows" {
+		assert.Positive(t, n)
+	}
+	// The pool is whole: as many tasks as workers run at once.
+	dir := t.TempDir()
+	pids, err := mp.Starmap[int](p, barrier, [][]any{{dir, workers}, {dir, workers}, {dir, workers}, {dir, workers}}, mp.WithChunksize(1))
+	require.NoError(t, err)
+	slices.Sort(pids)
+	assert.Len(t, slices.Compact(pids), workers)
+	closeJoin(t, p)
+}

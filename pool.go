@@ -31,7 +31,8 @@ import (
 //	defer p.Close()
 //
 // A pool that the program forgets is terminated once it is unreachable and
-// its calls have ended (Python terminates it when it is garbage collected),
+// its calls have ended (Python terminates it when it is garbage collected;
+// a queued or running call keeps it reachable),
 // and its workers, being daemons, are terminated by [Shutdown] and never
 // outlive the program.
 type Pool struct {
@@ -65,9 +66,10 @@ type poolConfig struct {
 // An initializer that returns an error or panics breaks the pool: the
 // tasks it would have run, and every later call, fail with an error
 // wrapping ErrPoolBroken and the worker's *ExitError. (Python's Pool
-// starts new workers for ever instead.) A worker that dies in its
-// initializer for another reason (a signal) is replaced; three such deaths
-// in a row, with no worker ready in between, break the pool too.
+// starts new workers for ever instead.) A worker killed by a signal before
+// its initializer returned is replaced; three that exit or crash by
+// themselves (os.Exit, a fatal runtime error) in a row, with no worker
+// ready in between, break the pool too.
 func WithInitializer(fn any, args ...any) PoolOption {
 	return poolOptionFunc(func(c *poolConfig) { c.init, c.initArgs = fn, args })
 }
@@ -248,6 +250,9 @@ func (p *Pool) Join() error {
 		return ErrPoolRunning
 	}
 	c.wg.Wait()
+	// The cleanup that terminates a forgotten Pool must not run while
+	// Join waits for it.
+	runtime.KeepAlive(p)
 	return nil
 }
 
@@ -482,6 +487,7 @@ type job struct {
 	encode func(lo, hi int) (payload []byte, bad []int, errs []error)
 	out    sink
 	stopCh chan struct{} // closed by stop
+	pool   *Pool         // kept reachable while the job is: its cleanup terminates the pool
 
 	// Under the pool's mu:
 	next    int    // the first item never handed out

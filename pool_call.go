@@ -220,7 +220,7 @@ func startItems[T, R any](ctx context.Context, p *Pool, fn func(T) (R, error), i
 		part := items[lo:hi]
 		return encodeChunk(hi-lo, lo, part, elem, func(i int) reflect.Value { return reflect.ValueOf(&part[i]).Elem() })
 	}
-	return s, j, p.c.start(ctx, j)
+	return s, j, p.start(ctx, j)
 }
 
 // startStar checks a Starmap call and queues its tasks.
@@ -262,11 +262,13 @@ func startStar[R any](ctx context.Context, p *Pool, fn any, args [][]any, opts [
 			return v
 		})
 	}
-	return s, j, p.c.start(ctx, j)
+	return s, j, p.start(ctx, j)
 }
 
 // start queues j, unless ctx is done or the pool cannot take it.
-func (c *poolCore) start(ctx context.Context, j *job) error {
+func (p *Pool) start(ctx context.Context, j *job) error {
+	c := p.c
+	j.pool = p
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}

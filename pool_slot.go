@@ -474,12 +474,23 @@ func (s *slot) died(rerr error) {
 		for _, ch := range held {
 			c.requeue(ch.sp)
 		}
-		c.mu.Lock()
-		c.faults++
-		faults := c.faults
-		c.mu.Unlock()
-		if ee.Err != "" || ee.Panic != "" || faults >= 3 {
+		switch {
+		case ee.Err != "" || ee.Panic != "":
+			// Its initializer failed, or it could not run at all (a
+			// missing main guard): so would the next.
 			c.breakPool(fmt.Errorf("%w: %w", ErrPoolBroken, ee))
+		case ee.Code < 0:
+			// Killed by a signal, from outside: the next may do better.
+		default:
+			// It exited, or crashed, by itself: three in a row, with no
+			// worker ready in between, is a loop.
+			c.mu.Lock()
+			c.faults++
+			faults := c.faults
+			c.mu.Unlock()
+			if faults >= 3 {
+				c.breakPool(fmt.Errorf("%w: %w", ErrPoolBroken, ee))
+			}
 		}
 		return
 	}

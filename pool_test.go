@@ -122,12 +122,10 @@ func initPut(q *mp.Queue) error { return q.Put(os.Getpid()) }
 
 func initFail() error { return errors.New("no setup today") }
 
-// initFlaky kills its worker unless the file exists.
+// initFlaky ends its worker with os.Exit(7) unless the file exists.
 func initFlaky(path string) error {
 	if _, err := os.Stat(path); err != nil {
-		p, _ := os.FindProcess(os.Getpid())
-		_ = p.Kill()
-		select {}
+		os.Exit(7)
 	}
 	return nil
 }
@@ -787,7 +785,8 @@ func TestPoolBrokenInitializer(t *testing.T) {
 	require.ErrorIs(t, err, mp.ErrPoolBroken)
 	closeJoin(t, p)
 
-	// An initializer killed by a signal is retried, up to three in a row.
+	// A worker that exits in its initializer is replaced, up to three in a
+	// row.
 	flag := filepath.Join(t.TempDir(), "ready")
 	p = newPool(t, 1, mp.WithInitializer(initFlaky, flag))
 	within(t, 30*time.Second, "Map on a pool whose initializer dies", func() { _, err = mp.Map(p, sqr, ints(3)) })
@@ -1048,4 +1047,36 @@ func TestPoolAbuse(t *testing.T) {
 	slices.Sort(pids)
 	assert.Len(t, slices.Compact(pids), workers)
 	closeJoin(t, p)
+}
+
+// TestPoolForgotten: a pool the program dropped is terminated once it has
+// been collected, and not while a call of it runs.
+func TestPoolForgotten(t *testing.T) {
+	t.Parallel()
+	var workers []*mp.Process
+	r := func() *mp.AsyncResult[[]int] {
+		p, err := mp.NewPool(2)
+		require.NoError(t, err)
+		workers = mp.PoolWorkers(p)
+		return mp.MapAsync(p, nap, []time.Duration{200 * time.Millisecond, 200 * time.Millisecond, 0, 0}, mp.WithChunksize(1))
+	}()
+	for range 5 {
+		runtime.GC()
+	}
+	got, err := r.Get()
+	require.NoError(t, err, "the running call kept its pool")
+	assert.Len(t, got, 4)
+	require.Len(t, workers, 2)
+	for _, w := range workers {
+		within(t, 30*time.Second, "the forgotten pool's worker exit", func() {
+			for {
+				runtime.GC()
+				select {
+				case <-w.Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		})
+	}
 }

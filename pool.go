@@ -434,16 +434,28 @@ func (c *poolCore) breakPool(err error) {
 		return
 	}
 	c.broken = err
-	jobs := c.jobs
-	c.jobs, c.queued = nil, 0
-	for _, j := range jobs {
-		j.queued = false
-	}
+	spans := c.dropQueue()
 	c.bump()
 	c.mu.Unlock()
-	for _, j := range jobs {
-		j.failUnhanded(err)
+	for _, sp := range spans {
+		failSpan(sp, err)
 	}
+}
+
+// dropQueue empties the queue and returns the spans it held. c.mu is held.
+func (c *poolCore) dropQueue() []span {
+	var spans []span
+	for _, j := range c.jobs {
+		j.queued = false
+		if j.stopped {
+			continue
+		}
+		spans = append(spans, j.back...)
+		spans = append(spans, span{j, j.next, j.n})
+		j.back, j.next = nil, j.n
+	}
+	c.jobs, c.queued = nil, 0
+	return spans
 }
 
 // terminate is Terminate, and the cleanup of a forgotten Pool.
@@ -455,11 +467,7 @@ func (c *poolCore) terminate() {
 		return
 	}
 	c.state = poolTerminated
-	jobs := c.jobs
-	c.jobs, c.queued = nil, 0
-	for _, j := range jobs {
-		j.queued = false
-	}
+	spans := c.dropQueue()
 	live := make([]*poolWorker, 0, len(c.live))
 	for w := range c.live {
 		live = append(live, w)
@@ -471,8 +479,8 @@ func (c *poolCore) terminate() {
 	for _, w := range live {
 		w.kill(ErrPoolTerminated)
 	}
-	for _, j := range jobs {
-		j.failUnhanded(ErrPoolTerminated)
+	for _, sp := range spans {
+		failSpan(sp, ErrPoolTerminated)
 	}
 	c.wg.Wait()
 }
@@ -508,16 +516,6 @@ func (j *job) unhanded() int {
 		n += sp.hi - sp.lo
 	}
 	return n
-}
-
-// failUnhanded fails the tasks not yet handed out. The job is out of the
-// pool's queue, so nothing else touches next and back.
-func (j *job) failUnhanded(err error) {
-	for _, sp := range j.back {
-		failSpan(sp, err)
-	}
-	failSpan(span{j, j.next, j.n}, err)
-	j.back, j.next = nil, j.n
 }
 
 func failSpan(sp span, err error) {

@@ -70,7 +70,14 @@ type poolWorker struct {
 	ready    bool // its initializer has run
 	closing  bool // the pool closed its task pipe: it is to exit
 	retiring bool // it said it exits after this chunk (memory)
-	broken   bool // a send failed: it is gone or going
+	broken   bool // a send failed, or the slot killed it: it is gone or going
+}
+
+// end has the slot kill its worker: nothing more is sent to it, and no
+// deadline or cancellation is watched, until its death comes in.
+func (s *slot) end(reason error) {
+	s.w.broken = true
+	s.w.kill(reason)
 }
 
 // startWorker starts a worker process and the goroutine reading its
@@ -332,13 +339,13 @@ func (s *slot) transmit(ch *chunk) {
 func (s *slot) wait() {
 	w, c := s.w, s.p
 	var deadline <-chan time.Time
-	if d := c.cfg.timeout; d > 0 && w.ready && len(s.inflight) > 0 {
+	if d := c.cfg.timeout; d > 0 && w.ready && !w.broken && len(s.inflight) > 0 {
 		s.timer.Reset(time.Until(s.since.Add(d)))
 		deadline = s.timer.C
 		defer s.timer.Stop()
 	}
 	var cancel <-chan struct{}
-	if len(s.inflight) > 0 && s.inflight[0].sp.j.kill {
+	if len(s.inflight) > 0 && s.inflight[0].sp.j.kill && !w.broken {
 		cancel = s.inflight[0].sp.j.stopCh
 	}
 	select {
@@ -348,10 +355,10 @@ func (s *slot) wait() {
 	case <-deadline:
 		s.drain() // a result that raced the deadline wins
 		if s.w == w && len(s.inflight) > 0 && !time.Now().Before(s.since.Add(c.cfg.timeout)) {
-			w.kill(fmt.Errorf("%w after %v", ErrTaskTimeout, c.cfg.timeout))
+			s.end(fmt.Errorf("%w after %v", ErrTaskTimeout, c.cfg.timeout))
 		}
 	case <-cancel:
-		w.kill(errCancelled)
+		s.end(errCancelled)
 	case <-c.term:
 		w.kill(ErrPoolTerminated)
 		<-w.readerDone
@@ -371,8 +378,10 @@ func (s *slot) drain() {
 	w.q = nil
 	w.mu.Unlock()
 	for _, m := range q {
+		// Results that came before a death or a kill are real; after a
+		// message out of step, nothing is.
 		if err := s.handle(m); err != nil {
-			w.kill(err)
+			s.end(err)
 			break
 		}
 	}

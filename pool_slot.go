@@ -416,6 +416,8 @@ func (s *slot) handle(m *resultMsg) error {
 			return fmt.Errorf("%w: a pool worker sent a failure out of range", ErrBadMessage)
 		}
 		failed[f.Pos] = true
+	}
+	for _, f := range m.Fails {
 		j.out.fail(lo+f.Pos, &TaskError{Index: lo + f.Pos, Err: f.error(w)})
 	}
 	var idx []int

@@ -26,6 +26,7 @@ var helpers = map[string]func(){
 	"floor":   func() { os.Exit(0) },                            // BenchmarkStartJoin's floor
 	"noguard": noGuardMain,                                      // a program that forgot mp.Main
 	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
+	"pool":    forgottenPool,                                    // TestPoolShutdown's program
 }
 
 const helperEnv = "MP_TEST_HELPER"

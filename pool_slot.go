@@ -26,11 +26,12 @@ type slot struct {
 
 // chunk is a span of tasks sent to a worker as one message.
 type chunk struct {
-	sp  span
-	bad []int // positions failed before sending (their item could not be encoded), ascending
-	got int   // positions whose outcome has come home
-	seq uint64
-	msg []byte // the message, until sent
+	sp    span
+	bad   []int // positions failed before sending (their item could not be encoded), ascending
+	got   int   // positions whose outcome has come home
+	seq   uint64
+	msg   []byte    // the message, until sent
+	start time.Time // when the worker could start it
 }
 
 func (c *chunk) n() int { return c.sp.hi - c.sp.lo }
@@ -191,7 +192,7 @@ func (s *slot) run() {
 			if err != nil {
 				// Fail a task rather than let it wait for a worker that
 				// cannot be had; the next task tries again.
-				if sp, ok, _ := s.p.take(1, false); ok {
+				if sp, ok, _ := s.p.take(1, nil); ok {
 					failSpan(sp, fmt.Errorf("mp: starting a pool worker: %w", err))
 				}
 				continue
@@ -243,13 +244,17 @@ func (s *slot) fill() {
 		if prefetch && !w.ready {
 			break
 		}
+		var after *job
+		if prefetch {
+			after = s.inflight[len(s.inflight)-1].sp.j
+		}
 		limit := 0
 		if m := c.cfg.maxTasks; m > 0 {
 			if limit = m - s.used; limit <= 0 {
 				break
 			}
 		}
-		sp, ok, changed := c.take(limit, prefetch)
+		sp, ok, changed := c.take(limit, after)
 		if !ok {
 			s.wake = changed
 			break
@@ -330,6 +335,7 @@ func (s *slot) transmit(ch *chunk) {
 	}
 	if len(s.inflight) == 0 {
 		s.since = time.Now()
+		ch.start = s.since
 	}
 	s.inflight = append(s.inflight, ch)
 }
@@ -396,6 +402,9 @@ func (s *slot) handle(m *resultMsg) error {
 	if m.Ready {
 		w.ready = true
 		s.since = time.Now()
+		if len(s.inflight) > 0 {
+			s.inflight[0].start = s.since // its initializer's time is not the chunk's
+		}
 		s.p.mu.Lock()
 		s.p.faults = 0
 		s.p.mu.Unlock()
@@ -441,8 +450,14 @@ func (s *slot) handle(m *resultMsg) error {
 	ch.got += m.Count
 	s.since = time.Now()
 	if ch.got == n {
+		if !ch.start.IsZero() {
+			j.observe(s.since.Sub(ch.start))
+		}
 		s.inflight[0] = nil
 		s.inflight = s.inflight[1:]
+		if len(s.inflight) > 0 {
+			s.inflight[0].start = s.since
+		}
 	}
 	if m.Retire {
 		w.retiring = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -130,14 +131,15 @@ func initFlaky(path string) error {
 	return nil
 }
 
-// barrier marks dir with the worker's PID and waits, at most 20 s, until n
-// workers have: n tasks running at once prove n live workers.
+// barrier marks dir with the worker's PID and waits, at most 60 s (workers
+// boot slowly on a loaded machine), until n workers have: n tasks running
+// at once prove n live workers.
 func barrier(dir string, n int) (int, error) {
 	pid := os.Getpid()
 	if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(pid)), nil, 0o600); err != nil {
 		return 0, err
 	}
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		if es, _ := os.ReadDir(dir); len(es) >= n {
 			return pid, nil
 		}
@@ -241,9 +243,9 @@ func TestPoolMap(t *testing.T) {
 }
 
 // TestPoolManyWorkers is CPython's sum(map(sqr, range(1000))) with 200
-// workers.
+// workers. It runs alone: 200 processes booting on two cores would starve
+// the other tests' workers.
 func TestPoolManyWorkers(t *testing.T) {
-	t.Parallel()
 	p := newPool(t, 200)
 	got, err := mp.Map(p, sqr, ints(1000))
 	require.NoError(t, err)
@@ -1079,4 +1081,50 @@ func TestPoolForgotten(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forgottenPool is a program that forgets to close its pool, one of whose
+// workers runs an hour-long task, and calls mp.Shutdown as it ends.
+func forgottenPool() {
+	p, err := mp.NewPool(2)
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	mp.ApplyAsync(p, nap, time.Hour)
+	got, err := mp.Map(p, sqr, ints(4))
+	fmt.Println(got, err)
+	mp.Shutdown()
+	fmt.Println("Shutdown returned")
+}
+
+// TestPoolShutdown: Shutdown terminates a forgotten pool's workers, which
+// are daemons, rather than wait for them.
+func TestPoolShutdown(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), helperEnv+"=pool")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "[0 1 4 9] <nil>\nShutdown returned\n", string(out))
+}
+
+// TestPoolNoPrefetchBehindLongTask: a call's tasks are never queued behind
+// another call's long task while a worker is free.
+func TestPoolNoPrefetchBehindLongTask(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, 2)
+	long := mp.ApplyAsync(p, nap, time.Hour)
+	for range 5 {
+		within(t, 30*time.Second, "Map beside an hour-long task", func() {
+			got, err := mp.Map(p, sqr, ints(40), mp.WithChunksize(1))
+			require.NoError(t, err)
+			assert.Equal(t, squares(ints(40)), got)
+		})
+	}
+	assert.False(t, long.Ready())
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -290,7 +289,10 @@ type poolCore struct {
 	term    chan struct{} // closed by terminate
 	broken  error         // why the pool cannot run tasks (ErrPoolBroken)
 	faults  int           // workers that died before ready, in a row
-	live    map[*poolWorker]struct{}
+	// taskTime is how long a task of each function takes, in ns, with the
+	// trip home: a moving average over chunks, for prefetching.
+	taskTime map[string]int64
+	live     map[*poolWorker]struct{}
 }
 
 // bump wakes the slots that wait for work or a change of state. c.mu is
@@ -332,10 +334,11 @@ type span struct {
 //
 // A prefetch, for a worker that is busy running a chunk of job after, is a
 // chunk sent behind that one so that the worker need not wait a round trip
-// for it. It is granted only from the same job, once that job's chunks have
-// been seen to take less than prefetchBelow, and while the job has enough
-// left for every other worker too: a prefetched chunk waits for the one
-// before it, and must never wait long, nor while a worker is idle.
+// for it. It is granted only from the same job, once its function's tasks
+// have been seen to make chunks shorter than prefetchBelow, and while the
+// job has enough left for every other worker too: a prefetched chunk waits
+// for the one before it, and must never wait long, nor while a worker is
+// idle.
 func (c *poolCore) take(limit int, after *job) (span, bool, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -344,7 +347,8 @@ func (c *poolCore) take(limit int, after *job) (span, bool, <-chan struct{}) {
 	}
 	if after != nil {
 		j := after
-		if avg := j.chunkTime.Load(); !j.queued || j.stopped || avg == 0 || avg > int64(prefetchBelow) ||
+		per := c.taskTime[j.fn]
+		if !j.queued || j.stopped || per == 0 || per*int64(j.chunk) > int64(prefetchBelow) ||
 			j.unhanded() < j.chunk*(len(c.slots)+1) {
 			return span{}, false, c.changed
 		}
@@ -517,8 +521,6 @@ type job struct {
 	stopCh chan struct{} // closed by stop
 	pool   *Pool         // kept reachable while the job is: its cleanup terminates the pool
 
-	chunkTime atomic.Int64 // how long its chunks take, in ns (a moving average); 0: not known yet
-
 	// Under the pool's mu:
 	next    int    // the first item never handed out
 	back    []span // spans given back, handed out first
@@ -531,14 +533,18 @@ func newJob(fn *target, n, chunk int, out sink, cc callConfig) *job {
 	return &job{fn: fn.name, n: n, chunk: chunk, kill: cc.kill, out: out, stopCh: make(chan struct{})}
 }
 
-// observe records that one of j's chunks took d.
-func (j *job) observe(d time.Duration) {
-	old := j.chunkTime.Load()
-	if old == 0 {
-		j.chunkTime.Store(max(int64(d), 1))
-		return
+// observe records that a chunk of n tasks of fn took d.
+func (c *poolCore) observe(fn string, n int, d time.Duration) {
+	per := max(int64(d)/int64(n), 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.taskTime[fn]; old != 0 {
+		per = max((7*old+per)/8, 1)
 	}
-	j.chunkTime.Store(max((7*old+int64(d))/8, 1))
+	if c.taskTime == nil {
+		c.taskTime = map[string]int64{}
+	}
+	c.taskTime[fn] = per
 }
 
 // unhanded counts the tasks not yet handed out. The pool's mu is held.

@@ -451,7 +451,7 @@ func (s *slot) handle(m *resultMsg) error {
 	s.since = time.Now()
 	if ch.got == n {
 		if !ch.start.IsZero() {
-			j.observe(s.since.Sub(ch.start))
+			s.p.observe(j.fn, n, s.since.Sub(ch.start))
 		}
 		s.inflight[0] = nil
 		s.inflight = s.inflight[1:]

@@ -159,6 +159,21 @@ func grow(n int) (int, error) {
 	return os.Getpid(), nil
 }
 
+// requireWhole checks that no worker of p was lost: as many tasks as it
+// has workers run at once, in as many processes.
+func requireWhole(t *testing.T, p *mp.Pool, workers int) {
+	t.Helper()
+	dir := t.TempDir()
+	args := make([][]any, workers)
+	for i := range args {
+		args[i] = []any{dir, workers}
+	}
+	pids, err := mp.Starmap[int](p, barrier, args, mp.WithChunksize(1))
+	require.NoError(t, err, "as many tasks as workers at once")
+	slices.Sort(pids)
+	assert.Len(t, slices.Compact(pids), workers)
+}
+
 // newPool starts a pool that the test terminates and joins at its end.
 func newPool(t *testing.T, n int, opts ...mp.PoolOption) *mp.Pool {
 	t.Helper()
@@ -622,12 +637,7 @@ func TestPoolWorkerDeath(t *testing.T) {
 				}
 			}
 		}
-		// No worker lost: as many tasks as workers run at once.
-		dir := t.TempDir()
-		pids, err := mp.Starmap[int](p, barrier, [][]any{{dir, workers}, {dir, workers}, {dir, workers}}, mp.WithChunksize(1))
-		require.NoError(t, err)
-		slices.Sort(pids)
-		assert.Len(t, slices.Compact(pids), workers)
+		requireWhole(t, p, workers)
 		closeJoin(t, p)
 	})
 }
@@ -1042,12 +1052,7 @@ func TestPoolAbuse(t *testing.T) {
 	if runtime.GOOS != "windows" {
 		assert.Positive(t, n)
 	}
-	// The pool is whole: as many tasks as workers run at once.
-	dir := t.TempDir()
-	pids, err := mp.Starmap[int](p, barrier, [][]any{{dir, workers}, {dir, workers}, {dir, workers}, {dir, workers}}, mp.WithChunksize(1))
-	require.NoError(t, err)
-	slices.Sort(pids)
-	assert.Len(t, slices.Compact(pids), workers)
+	requireWhole(t, p, workers)
 	closeJoin(t, p)
 }
 

@@ -17,7 +17,11 @@ import (
 	"github.com/go-mp/mp"
 )
 
-func init() { ipcTargets = append(ipcTargets, mp.Task(burn)) }
+func init() { ipcTargets = append(ipcTargets, mp.Task(burn), sqrReflect) }
+
+// sqrReflect is sqr registered without mp.Task: workers call it through
+// reflect.Value.Call.
+func sqrReflect(x int) (int, error) { return x * x, nil }
 
 // burn spins n turns of a loop with a data dependency: CPU work, the same
 // loop as bench/pypool.py's burn.
@@ -95,8 +99,18 @@ func medianF(xs []float64) float64 {
 // pool of CPUCount() workers with Python's chunk rule, in tasks per second
 // (median), alternating with bench/pypool.py's Pool.map of the same (fork,
 // auto chunksize); "x-python" is the ratio of the rates (the goal is at
-// least 1.5).
+// least 1.5). "task" registers the function with mp.Task, "reflect"
+// without.
 func BenchmarkPoolMap(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		fn   func(int) (int, error)
+	}{{"task", sqr}, {"reflect", sqrReflect}} {
+		b.Run(tc.name, func(b *testing.B) { benchmarkMap(b, tc.fn) })
+	}
+}
+
+func benchmarkMap(b *testing.B, fn func(int) (int, error)) {
 	py := startPython(b, "map")
 	p, err := mp.NewPool(0)
 	if err != nil {
@@ -105,7 +119,7 @@ func BenchmarkPoolMap(b *testing.B) {
 	defer p.Join()
 	defer p.Close()
 	items := ints(100_000)
-	if _, err := mp.Map(p, sqr, items[:100]); err != nil {
+	if _, err := mp.Map(p, fn, items[:100]); err != nil {
 		b.Fatal(err)
 	}
 	var ours, theirs []float64
@@ -114,7 +128,7 @@ func BenchmarkPoolMap(b *testing.B) {
 			theirs = append(theirs, float64(len(items))/py.Step(b))
 		}
 		t0 := time.Now()
-		got, err := mp.Map(p, sqr, items)
+		got, err := mp.Map(p, fn, items)
 		if err != nil || got[99_999] != 99_999*99_999 {
 			b.Fatal(err)
 		}

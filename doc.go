@@ -109,10 +109,13 @@
 // # Pools
 //
 // A [Pool] is Python's multiprocessing.Pool: worker processes that run a
-// registered task function, one returning a result and an error, on many
-// items. [Map], [Imap], [ImapUnordered], [Starmap], [Apply] and their
-// Async and Context forms are typed: a wrong function or item type does
-// not compile.
+// registered task function on many items. [Map], [Imap], [ImapUnordered],
+// [Starmap], [Apply] and their Async and Context forms are typed: a wrong
+// function or item type does not compile. A task function takes an item
+// and returns a result and an error, func(T) (R, error): an error is how a
+// Go function fails, and one form keeps the type parameters inferred
+// (mp.Map(p, sqr, items), never mp.Map[int, int]); a panic fails its task
+// too. Items, results and error texts cross with the package's codec.
 //
 //	func sqr(x int) (int, error) { return x * x, nil }
 //

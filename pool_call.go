@@ -9,18 +9,6 @@ import (
 	"time"
 )
 
-// A task function is a registered top-level function of one item that
-// returns a result and an error:
-//
-//	func sqr(x int) (int, error) { return x * x, nil }
-//
-// It returns (R, error) rather than R because that is how a Go function
-// fails, and because one form keeps the calls' type parameters inferred
-// (mp.Map(p, sqr, items), never mp.Map[int, int]); a panic fails its task
-// too, with the panic value and stack. The item, the result and the error
-// text cross between processes with the package's codec; Starmap's
-// functions take several parameters.
-
 // Map runs fn on every item in the pool's workers and returns the results
 // in the items' order: Python's Pool.map. Items go to the workers in chunks
 // (WithChunksize; by default len(items) / (4 * workers), rounded up).
@@ -187,7 +175,12 @@ func StarmapContext[R any](ctx context.Context, p *Pool, fn any, args [][]any, o
 
 // StarmapAsync is Starmap without waiting: Python's starmap_async.
 func StarmapAsync[R any](p *Pool, fn any, args [][]any, opts ...CallOption) *AsyncResult[[]R] {
-	ctx := context.Background()
+	return StarmapAsyncContext[R](context.Background(), p, fn, args, opts...)
+}
+
+// StarmapAsyncContext is StarmapAsync whose call is cancelled when ctx is
+// done, as MapContext's is; Get then returns ctx.Err().
+func StarmapAsyncContext[R any](ctx context.Context, p *Pool, fn any, args [][]any, opts ...CallOption) *AsyncResult[[]R] {
 	s, j, err := startStar[R](ctx, p, fn, args, opts)
 	return newAsync(ctx, p, s, j, err, func() ([]R, error) { return s.vals, s.firstErr() })
 }

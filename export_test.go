@@ -1,6 +1,9 @@
 package mp
 
-import "os"
+import (
+	"fmt"
+	"os"
+)
 
 // ConnFiles returns the pipe ends under c, so that benchmarks can measure
 // a raw pipe between the same two processes.
@@ -15,4 +18,16 @@ func PoolWorkers(p *Pool) []*Process {
 		out = append(out, w.proc)
 	}
 	return out
+}
+
+// PoolState describes p's queue and slots, for a failing test's log.
+func PoolState(p *Pool) string {
+	c := p.c
+	c.mu.Lock()
+	s := fmt.Sprintf("state=%d queued=%d jobs=%d live=%d broken=%v", c.state, c.queued, len(c.jobs), len(c.live), c.broken)
+	for _, j := range c.jobs {
+		s += fmt.Sprintf("\n job fn=%s n=%d next=%d back=%v stopped=%v", j.fn, j.n, j.next, j.back, j.stopped)
+	}
+	c.mu.Unlock()
+	return s
 }

@@ -169,7 +169,7 @@ func requireWhole(t *testing.T, p *mp.Pool, workers int) {
 		args[i] = []any{dir, workers}
 	}
 	pids, err := mp.Starmap[int](p, barrier, args, mp.WithChunksize(1))
-	require.NoError(t, err, "as many tasks as workers at once")
+	require.NoError(t, err, "as many tasks as workers at once: %s", mp.PoolState(p))
 	slices.Sort(pids)
 	assert.Len(t, slices.Compact(pids), workers)
 }
@@ -971,17 +971,17 @@ func TestPoolAbuse(t *testing.T) {
 	const workers, callers = 4, 3
 	p := newPool(t, workers)
 	end := time.Now().Add(d)
-	kills := make(chan int, 1)
+	kills := make(chan []*mp.Process, 1)
 	go func() {
 		// The killer: a random worker every 20 to 120 ms.
 		rng := rand.New(rand.NewPCG(7, 8))
-		n := 0
-		defer func() { kills <- n }()
+		var killed []*mp.Process
+		defer func() { kills <- killed }()
 		for time.Now().Before(end) {
 			time.Sleep(time.Duration(20+rng.IntN(100)) * time.Millisecond)
 			if ws := mp.PoolWorkers(p); len(ws) > 0 {
-				if ws[rng.IntN(len(ws))].Kill() == nil {
-					n++
+				if w := ws[rng.IntN(len(ws))]; w.Kill() == nil {
+					killed = append(killed, w)
 				}
 			}
 		}
@@ -1045,12 +1045,19 @@ func TestPoolAbuse(t *testing.T) {
 			t.Fatal("a call did not end in time")
 		}
 	}
-	n := <-kills
+	killed := <-kills
+	n := len(killed)
 	t.Logf("%v: %d tasks done, %d failed with their killed worker; %d workers killed", d, total.ok, total.killed, n)
 	assert.LessOrEqual(t, total.killed, 4*n, "no more tasks failed than the killed workers held (a chunk of at most 4)")
 	assert.Positive(t, total.ok)
 	if runtime.GOOS != "windows" {
 		assert.Positive(t, n)
+	}
+	// A task sent to a worker that was being killed fails with it: wait
+	// for the killed to exit (their pipes closed, a send to them fails
+	// and the task goes to another worker), then the pool must be whole.
+	for _, w := range killed {
+		within(t, 30*time.Second, "a killed worker's exit", func() { <-w.Done() })
 	}
 	requireWhole(t, p, workers)
 	closeJoin(t, p)

@@ -3,7 +3,6 @@
 package mp
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-mp/mp/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -212,7 +212,7 @@ func (q *Queue) writeFrames(b []byte) (int, error) {
 func groupEnd(b []byte, i int) int {
 	end := i
 	for end < len(b) {
-		n := frameHeader + int(binary.BigEndian.Uint32(b[end:]))
+		n := wire.HeaderSize + int(wire.Length(b[end:]))
 		if end > i && end+n-i > pipeBuf {
 			break
 		}

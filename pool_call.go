@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Map runs fn on every item in the pool's workers and returns the results
@@ -366,7 +368,7 @@ func (s *results[R]) values(idx []int, payload []byte) error {
 	if inPlace {
 		vs = s.vals[lo:lo:hi]
 	}
-	if err := decodeValue(payload, &vs); err != nil {
+	if err := wire.Decode(payload, &vs); err != nil {
 		return fmt.Errorf("decoding the results: %w", err)
 	}
 	if len(vs) != len(idx) {

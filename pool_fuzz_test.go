@@ -2,6 +2,8 @@ package mp
 
 import (
 	"testing"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // FuzzPoolResults feeds arbitrary messages, as a worker gone wrong could
@@ -23,7 +25,7 @@ func FuzzPoolResults(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m resultMsg
-		if decodeValue(b, &m) != nil {
+		if wire.Decode(b, &m) != nil {
 			return
 		}
 		out := newResults[int](8)

@@ -3,6 +3,8 @@ package mp
 import (
 	"fmt"
 	"runtime/debug"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // TaskFunc is a task function registered with its types; see Task.
@@ -41,7 +43,7 @@ func (f *TaskFunc[T, R]) runner() chunkRunner { return f }
 // runChunk runs a chunk of f's tasks.
 func (f *TaskFunc[T, R]) runChunk(w *worker, m *taskMsg) (bool, error) {
 	var items []T
-	if err := decodeValue(m.Items, &items); err != nil {
+	if err := wire.Decode(m.Items, &items); err != nil {
 		return false, w.failAll(m, taskFail{Err: "decoding the item: " + err.Error(), Codec: true})
 	}
 	if len(items) != m.N-len(m.Skip) {

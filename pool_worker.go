@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"runtime/debug"
 	"time"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // A pool worker is a daemon Process running runWorker, a target this
@@ -192,7 +194,7 @@ func (w *worker) runReflect(t *target, m *taskMsg) (bool, error) {
 		return false, w.failAll(m, taskFail{Err: fmt.Sprintf("mp: %s takes %d arguments, not one item", t.display(), ft.NumIn())})
 	}
 	items := reflect.New(reflect.SliceOf(itemType))
-	if err := decodeValue(m.Items, items.Interface()); err != nil {
+	if err := wire.Decode(m.Items, items.Interface()); err != nil {
 		return false, w.failAll(m, taskFail{Err: "decoding the item: " + err.Error(), Codec: true})
 	}
 	if items.Elem().Len() != m.N-len(m.Skip) {
@@ -370,5 +372,5 @@ func flush[R any](w *worker, seq uint64, from, to int, outs []outcome[R], retire
 func poolEncode(v any) ([]byte, error) {
 	passing.RLock()
 	defer passing.RUnlock()
-	return encodeValue(nil, v)
+	return wire.Encode(nil, v)
 }

@@ -3,7 +3,6 @@ package mp
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"unsafe"
 	"weak"
 
+	"github.com/go-mp/mp/internal/wire"
 	"github.com/go-mp/mp/spawn"
 )
 
@@ -34,7 +34,7 @@ const MaxQueueSize = 32767
 // A Queue is given to a child as an argument of a Process, or a field of a
 // Runner, under either start method, and can be passed on from there.
 //
-// As in Python, the items are gob-encoded as Put is called and written to a
+// As in Python, the items are encoded as Put is called and written to a
 // pipe by a goroutine of the putting process (the feeder), so Put returns
 // at once while the queue has room. A child process waits for its feeders
 // when its target returns, before it exits; a Go program that is not a
@@ -229,8 +229,9 @@ func (q *Queue) beginOp(put bool) error {
 }
 
 // Put puts v at the tail of the queue, waiting while a bounded queue is
-// full. v is encoded with encoding/gob before Put returns: a value gob
-// cannot encode is an error here, not in the feeder.
+// full. v is encoded (see "Values" in the package documentation) before
+// Put returns: a value that cannot be encoded is an error here, not in the
+// feeder. v may be nil: Get then sets its variable to the zero value.
 func (q *Queue) Put(v any) error { return q.put(v, -1) }
 
 // PutTimeout is Put waiting at most timeout for room; then it returns
@@ -246,7 +247,7 @@ func (q *Queue) put(v any, d time.Duration) error {
 	}
 	defer q.ops.Done()
 	passing.RLock()
-	b, err := encodeValue(nil, v)
+	b, err := wire.Encode(nil, v)
 	passing.RUnlock()
 	if err != nil {
 		return err
@@ -267,7 +268,7 @@ func (q *Queue) put(v any, d time.Duration) error {
 		q.counter(offUnfinished).Add(1)
 	}
 	if q.simple {
-		_, err := q.writeFrames(appendFrame(nil, b))
+		_, err := q.writeFrames(wire.AppendFrame(nil, b))
 		return err
 	}
 	q.feed.put(q, b)
@@ -297,7 +298,7 @@ func (q *Queue) get(v any, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return decodeValue(b, v)
+	return wire.Decode(b, v)
 }
 
 // receive reads one message from the pipe, holding the read lock so that
@@ -337,11 +338,11 @@ func (q *Queue) receive(d time.Duration) ([]byte, error) {
 }
 
 func (q *Queue) readLocked(d time.Duration, deadline time.Time) ([]byte, error) {
-	carry := q.shared[offCarry : offCarry+frameHeader]
+	carry := q.shared[offCarry : offCarry+wire.HeaderSize]
 	carryLen := q.counter(offCarryLen)
-	var hdr [frameHeader]byte
+	var hdr [wire.HeaderSize]byte
 	have := int(carryLen.Load())
-	if have < 0 || have > frameHeader {
+	if have < 0 || have > wire.HeaderSize {
 		return nil, fmt.Errorf("%w: corrupt queue state", ErrBadMessage)
 	}
 	copy(hdr[:], carry[:have])
@@ -356,18 +357,18 @@ func (q *Queue) readLocked(d time.Duration, deadline time.Time) ([]byte, error) 
 		}
 		have = n
 	}
-	if have < frameHeader {
+	if have < wire.HeaderSize {
 		// The header has begun to arrive; its writer wrote it whole.
 		if _, err := io.ReadFull(q.r, hdr[have:]); err != nil {
 			return nil, err
 		}
 	}
 	carryLen.Store(0)
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > readChunk {
-		return readPayload(q.r, n, q.max)
+	n := wire.Length(hdr[:])
+	if n > wire.ReadChunk {
+		return wire.ReadPayload(q.r, n, q.max)
 	}
-	buf := make([]byte, int(n)+frameHeader)
+	buf := make([]byte, int(n)+wire.HeaderSize)
 	got := 0
 	for got < int(n) {
 		k, err := q.r.Read(buf[got:])
@@ -506,22 +507,24 @@ func (q *SimpleQueue) Empty() bool { return q.q.Empty() }
 // Close releases this process's hold on the queue; see Queue.Close.
 func (q *SimpleQueue) Close() error { return q.q.Close() }
 
-// GobEncode lets Start carry q into a child; see Queue.GobEncode.
-func (q *SimpleQueue) GobEncode() ([]byte, error) { return q.q.GobEncode() }
+// MarshalBinary lets Start carry q into a child; see Queue.MarshalBinary.
+func (q *SimpleQueue) MarshalBinary() ([]byte, error) { return q.q.MarshalBinary() }
 
-// GobDecode is GobEncode's inverse, in the child.
-func (q *SimpleQueue) GobDecode(b []byte) error { return q.q.GobDecode(b) }
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (q *SimpleQueue) UnmarshalBinary(b []byte) error { return q.q.UnmarshalBinary(b) }
 
-// GobEncode lets Start carry q into a child; it fails elsewhere, with
+// MarshalBinary lets Start carry q into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (q *Queue) GobEncode() ([]byte, error) {
+func (q *Queue) MarshalBinary() ([]byte, error) {
 	q.mu.Lock()
 	closed := q.closing || q.r == nil
 	q.mu.Unlock()
 	if closed {
 		return nil, ErrQueueClosed
 	}
-	b := append([]byte{1}, q.id[:]...)
+	w := &wire.Writer{}
+	w.Byte(1)
+	w.Raw(q.id[:])
 	flags := uint64(0)
 	if q.joinable {
 		flags |= 1
@@ -529,9 +532,9 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	if q.simple {
 		flags |= 2
 	}
-	b = binary.AppendUvarint(b, flags)
-	b = binary.AppendUvarint(b, uint64(q.maxsize))
-	b = binary.AppendUvarint(b, uint64(q.max))
+	w.Uint(flags)
+	w.Uint(uint64(q.maxsize))
+	w.Uint(uint64(q.max))
 	files := []*os.File{q.r, q.w, q.rlock.wait.r, q.rlock.wait.w, q.wlock.wait.r, q.wlock.wait.w, nil, nil, nil, nil, q.shf}
 	if q.slots != nil {
 		files[6], files[7] = q.slots.r, q.slots.w
@@ -539,26 +542,25 @@ func (q *Queue) GobEncode() ([]byte, error) {
 	if q.done != nil {
 		files[8], files[9] = q.done.r, q.done.w
 	}
-	return appendFiles(b, files...)
+	return appendFiles(w, files...)
 }
 
-// GobDecode is GobEncode's inverse, in the child.
-func (q *Queue) GobDecode(b []byte) error {
-	d := &decoder{b: b}
-	if d.byte() != 1 || len(d.b) < 16 {
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (q *Queue) UnmarshalBinary(b []byte) error {
+	d := wire.NewReader(b)
+	if d.Byte() != 1 || len(d.B) < 16 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
-	id := [16]byte(d.b)
-	d.b = d.b[16:]
-	flags := d.uint()
-	maxsize := d.uint()
-	maxMsg := d.uint()
+	id := [16]byte(d.Raw(16))
+	flags := d.Uint()
+	maxsize := d.Uint()
+	maxMsg := d.Uint()
 	var files [11]*os.File
 	for i := range files {
-		files[i] = d.file()
+		files[i] = readFile(d)
 	}
-	if d.err != nil {
-		return d.err
+	if err := d.End(); err != nil {
+		return err
 	}
 	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || (maxsize > 0) != (files[6] != nil) ||
 		(flags&1 != 0) != (files[8] != nil) {
@@ -715,7 +717,7 @@ type feeder struct {
 func (f *feeder) put(q *Queue, b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.buf = appendFrame(f.buf, b)
+	f.buf = wire.AppendFrame(f.buf, b)
 	f.start(q)
 }
 
@@ -853,7 +855,7 @@ func adoptSpills(spills []spawn.Spill) {
 		b, err := os.ReadFile(sp.Path)
 		os.Remove(sp.Path)
 		q := lookupQueue(sp.Queue)
-		if err != nil || q == nil || !validFrames(b) {
+		if err != nil || q == nil || !wire.ValidFrames(b) {
 			continue
 		}
 		q.mu.Lock()
@@ -863,19 +865,4 @@ func adoptSpills(spills []spawn.Spill) {
 			q.feed.putFrames(q, b)
 		}
 	}
-}
-
-// validFrames reports whether b is a whole number of frames.
-func validFrames(b []byte) bool {
-	for len(b) > 0 {
-		if len(b) < frameHeader {
-			return false
-		}
-		n := binary.BigEndian.Uint32(b)
-		if uint64(n) > uint64(len(b)-frameHeader) {
-			return false
-		}
-		b = b[frameHeader+int(n):]
-	}
-	return true
 }

@@ -67,7 +67,7 @@ func ExampleAsyncResult_GetTimeout() {
 	}
 	defer p.Join()
 	defer p.Close()
-	r := mp.ApplyAsync(p, nap, 300*time.Millisecond)
+	r := mp.ApplyAsync(p, nap, time.Second)
 	_, err = r.GetTimeout(10 * time.Millisecond)
 	fmt.Println(errors.Is(err, mp.ErrNotReady), r.Ready())
 	_, err = r.Get()

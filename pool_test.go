@@ -280,7 +280,7 @@ func TestPoolApply(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 25, v)
 
-		r := mp.ApplyAsync(p, nap, 200*time.Millisecond)
+		r := mp.ApplyAsync(p, nap, 2*time.Second) // long enough to be running through both waits below
 		assert.False(t, r.Ready())
 		assert.False(t, r.Successful(), "not ready")
 		t0 := time.Now()

@@ -182,13 +182,19 @@ func NewPool(processes int, opts ...PoolOption) (*Pool, error) {
 	for i := range c.slots {
 		c.slots[i] = &slot{p: c}
 	}
-	// Start the workers at once, so that the children boot in parallel.
+	// Start the workers together, so that the children boot in parallel,
+	// but at most startsAtOnce at a time: Linux creates children one at a
+	// time anyway (see launch_linux.go), and under Wine one of 200
+	// CreateProcess calls at once was seen never to return.
 	errs := make([]error, processes)
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, startsAtOnce)
 	for i, s := range c.slots {
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-sem }()
 			s.w, errs[i] = c.startWorker()
 		}()
 	}
@@ -212,6 +218,9 @@ func NewPool(processes int, opts ...PoolOption) (*Pool, error) {
 	runtime.AddCleanup(p, (*poolCore).terminate, c)
 	return p, nil
 }
+
+// startsAtOnce bounds the worker starts NewPool has under way.
+const startsAtOnce = 8
 
 // Close stops the pool accepting calls: later calls fail with
 // ErrPoolClosed. The tasks already handed to it run to the end; then the

@@ -34,9 +34,10 @@ var (
 	ErrQueueClosed = errors.New("mp: queue is closed")
 	// ErrTaskDone: TaskDone called more times than items were put.
 	ErrTaskDone = errors.New("mp: TaskDone called too many times")
-	// ErrNotPassable: a Conn or Queue encoded other than by Start, or a
-	// connection that cannot cross into a child (one from a Listener or
-	// Client).
+	// ErrNotPassable: a Conn or Queue decoded in a process that does not
+	// hold its files (it was sent, not passed by Start), or a connection
+	// that cannot cross into a child (one from NewConn, as package
+	// connection's Listener and Client make them).
 	ErrNotPassable = errors.New("mp: cannot pass this to another process")
 	// ErrAuth: a connection whose peer failed the authentication
 	// challenge, or refused ours.

@@ -3,20 +3,12 @@ package mp
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
-
-// newInheritedFile wraps an inherited handle, made non-inheritable so that
-// programs the child starts do not hold it.
-func newInheritedFile(h uintptr) *os.File {
-	_ = windows.SetHandleInformation(windows.Handle(h), windows.HANDLE_FLAG_INHERIT, 0)
-	return os.NewFile(h, "mp-inherited")
-}
 
 // pipeSize is the buffer of the pipes newPipe creates: os.Pipe's default
 // is one page, too small for the tokens of a bounded queue.
@@ -88,10 +80,6 @@ func readTimeout(f *os.File, p []byte, d time.Duration) (int, error) {
 	return n, err
 }
 
-// pollRead reports whether f has something to read (or is at end of file),
-// waiting at most d (d < 0: for ever). It reads nothing.
-func pollRead(f *os.File, d time.Duration) (bool, error) { return waitReadable(f, d) }
-
 // x/sys/windows has no wrapper for PeekNamedPipe.
 var procPeekNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("PeekNamedPipe")
 
@@ -145,10 +133,6 @@ func mapShared(f *os.File) ([]byte, error) {
 }
 
 func unmapShared(mem []byte) { _ = windows.UnmapViewOfFile(uintptr(unsafe.Pointer(&mem[0]))) }
-
-// socketReadable is not implemented on Windows: Poll(0) of a socket waits
-// a millisecond instead.
-func socketReadable(net.Conn) (bool, error) { return false, errors.ErrUnsupported }
 
 // writeFrames writes frames to the queue's pipe, holding the write lock:
 // this package does not rely on the atomicity of writes to an anonymous

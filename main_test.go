@@ -26,6 +26,7 @@ var helpers = map[string]func(){
 	"floor":   func() { os.Exit(0) },                            // BenchmarkStartJoin's floor
 	"noguard": noGuardMain,                                      // a program that forgot mp.Main
 	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
+	"linger":  linger,                                           // a grandchild that holds its stdout
 	"pool":    forgottenPool,                                    // TestPoolShutdown's program
 }
 
@@ -34,9 +35,12 @@ const helperEnv = "MP_TEST_HELPER"
 func TestMain(m *testing.M) {
 	// Before the guard: this runs in children too, as code before mp.Main
 	// does in any program.
-	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" {
+	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" || h == "linger" {
 		helpers[h]()
 		os.Exit(0)
+	}
+	if d, err := time.ParseDuration(os.Getenv(slowMainEnv)); err == nil {
+		time.Sleep(d) // a child slow to take its bootstrap
 	}
 	mp.Main(append(targets, ipcTargets...)...)
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.

@@ -61,7 +61,9 @@ type poolConfig struct {
 // WithInitializer makes every worker call fn(args...) once, as it starts,
 // before it runs any task: Python's initializer and initargs. fn is a
 // registered top-level function returning nothing or an error; args are
-// checked and encoded as a Process's are, and may carry Conns and queues.
+// checked and encoded as a Process's are, and may carry Conns and queues:
+// this is how a worker gets one (an item holding a Conn or a queue fails
+// its task with ErrBadMessage, as the worker does not hold its files).
 //
 // An initializer that returns an error or panics breaks the pool: the
 // tasks it would have run, and every later call, fail with an error

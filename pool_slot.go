@@ -100,7 +100,7 @@ func (c *poolCore) startWorker() (*poolWorker, error) {
 		if err != nil {
 			return nil, err
 		}
-		wc.InitArgs = &initArgs{t: t, args: c.cfg.initArgs}
+		wc.InitArgs = &initArgs{t: t, Args: c.cfg.initArgs}
 	}
 	proc := NewProcess(runWorker, toR, fromW, wc)
 	proc.Daemon = true

@@ -576,13 +576,18 @@ func TestPoolTaskErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), "picky: -5 is negative")
 			assert.Equal(t, []picky{4, 0, 6}, res)
 		}
-		// A Conn stays in its process: as an item it cannot be encoded.
+		// A Conn crosses only into a process started with it: as an item
+		// the worker cannot decode it, and that task fails alone.
 		a, b, err := mp.Pipe(true)
 		require.NoError(t, err)
 		defer a.Close()
 		defer b.Close()
 		_, err = mp.Map(p, identityConn, []*mp.Conn{a})
-		require.ErrorIs(t, err, mp.ErrNotPassable)
+		require.ErrorIs(t, err, mp.ErrBadMessage)
+		assert.Contains(t, err.Error(), mp.ErrNotPassable.Error())
+		v, err := mp.Apply(p, sqr, 6)
+		require.NoError(t, err)
+		assert.Equal(t, 36, v)
 		closeJoin(t, p)
 	})
 }

@@ -26,18 +26,19 @@ type workerConfig struct {
 	MaxMemory uint64    // exit after a chunk that leaves more resident memory; 0: no limit
 }
 
-// initArgs carries the initializer's arguments. Start encodes it with the
-// worker's other arguments, so that Conns and queues among them cross as a
-// Process's arguments do; the worker decodes them after it has its files.
+// initArgs carries the initializer's arguments. Start finds the Conns and
+// queues among them in Args, an exported field, and passes their files;
+// MarshalBinary encodes them as a Process's arguments are encoded, and the
+// worker decodes them once it holds those files.
 type initArgs struct {
+	Args []any // as WithInitializer got them
 	t    *target
-	args []any
 	b    []byte // in the worker
 }
 
 // MarshalBinary encodes the arguments as a Process's are encoded.
 func (a *initArgs) MarshalBinary() ([]byte, error) {
-	b, err := a.t.encodeArgs(nil, a.args)
+	b, err := a.t.encodeArgs(nil, a.Args)
 	return append([]byte{1}, b...), err
 }
 
@@ -369,8 +370,4 @@ func flush[R any](w *worker, seq uint64, from, to int, outs []outcome[R], retire
 }
 
 // poolEncode encodes a value of a pool message, as Conn.Send does.
-func poolEncode(v any) ([]byte, error) {
-	passing.RLock()
-	defer passing.RUnlock()
-	return wire.Encode(nil, v)
-}
+func poolEncode(v any) ([]byte, error) { return wire.Encode(nil, v) }

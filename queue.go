@@ -2,7 +2,6 @@ package mp
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,9 @@ import (
 	"unsafe"
 	"weak"
 
+	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/wire"
-	"github.com/go-mp/mp/spawn"
 )
 
 // MaxQueueSize is the largest maxsize a bounded queue may have: Python's
@@ -54,6 +54,7 @@ type Queue struct {
 	done         *tokenPipe // joinable: a token when no task is unfinished
 	shf          *os.File   // the shared page
 	shared       []byte
+	pass         *handles.Set // every file above, as they cross into a child
 
 	mu      sync.Mutex
 	closing bool           // Close has begun: no more Puts
@@ -166,7 +167,8 @@ func (q *Queue) init(maxsize int, joinable, simple bool) (err error) {
 		return err
 	}
 	q.rlock, q.wlock = q.newLock(offRlock, rwait), q.newLock(offWlock, wwait)
-	_, _ = rand.Read(q.id[:])
+	q.pass = handles.New(q.files()...)
+	q.id = q.pass.ID
 	q.setCleanup()
 	return nil
 }
@@ -246,9 +248,7 @@ func (q *Queue) put(v any, d time.Duration) error {
 		return err
 	}
 	defer q.ops.Done()
-	passing.RLock()
 	b, err := wire.Encode(nil, v)
-	passing.RUnlock()
 	if err != nil {
 		return err
 	}
@@ -513,17 +513,39 @@ func (q *SimpleQueue) MarshalBinary() ([]byte, error) { return q.q.MarshalBinary
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (q *SimpleQueue) UnmarshalBinary(b []byte) error { return q.q.UnmarshalBinary(b) }
 
-// MarshalBinary lets Start carry q into a child; it fails elsewhere, with
-// ErrNotPassable.
-func (q *Queue) MarshalBinary() ([]byte, error) {
+// files returns the files of q, in the order its Set holds them.
+func (q *Queue) files() []*os.File {
+	files := []*os.File{q.r, q.w, q.rlock.wait.r, q.rlock.wait.w, q.wlock.wait.r, q.wlock.wait.w}
+	if q.slots != nil {
+		files = append(files, q.slots.r, q.slots.w)
+	}
+	if q.done != nil {
+		files = append(files, q.done.r, q.done.w)
+	}
+	return append(files, q.shf)
+}
+
+// passSet returns q's files, for Start to pass to a child.
+func (q *Queue) passSet() (*handles.Set, error) {
 	q.mu.Lock()
-	closed := q.closing || q.r == nil
-	q.mu.Unlock()
-	if closed {
+	defer q.mu.Unlock()
+	if q.closing || q.r == nil {
 		return nil, ErrQueueClosed
 	}
+	return q.pass, nil
+}
+
+func (q *SimpleQueue) passSet() (*handles.Set, error) { return q.q.passSet() }
+
+// MarshalBinary encodes q's identity, so that Start can carry q into a
+// child (see "Pipes and queues" in the package documentation). The
+// encoding decodes only in a process that holds q's files.
+func (q *Queue) MarshalBinary() ([]byte, error) {
+	if _, err := q.passSet(); err != nil {
+		return nil, err
+	}
 	w := &wire.Writer{}
-	w.Byte(1)
+	w.Byte(2)
 	w.Raw(q.id[:])
 	flags := uint64(0)
 	if q.joinable {
@@ -535,59 +557,57 @@ func (q *Queue) MarshalBinary() ([]byte, error) {
 	w.Uint(flags)
 	w.Uint(uint64(q.maxsize))
 	w.Uint(uint64(q.max))
-	files := []*os.File{q.r, q.w, q.rlock.wait.r, q.rlock.wait.w, q.wlock.wait.r, q.wlock.wait.w, nil, nil, nil, nil, q.shf}
-	if q.slots != nil {
-		files[6], files[7] = q.slots.r, q.slots.w
-	}
-	if q.done != nil {
-		files[8], files[9] = q.done.r, q.done.w
-	}
-	return appendFiles(w, files...)
+	return w.B, nil
 }
 
-// UnmarshalBinary is MarshalBinary's inverse, in the child.
+// UnmarshalBinary is MarshalBinary's inverse. It fails with
+// ErrNotPassable in a process that does not hold q's files.
 func (q *Queue) UnmarshalBinary(b []byte) error {
 	d := wire.NewReader(b)
-	if d.Byte() != 1 || len(d.B) < 16 {
+	if d.Byte() != 2 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
-	id := [16]byte(d.Raw(16))
+	var id [16]byte
+	copy(id[:], d.Raw(len(id)))
 	flags := d.Uint()
 	maxsize := d.Uint()
 	maxMsg := d.Uint()
-	var files [11]*os.File
-	for i := range files {
-		files[i] = readFile(d)
-	}
 	if err := d.End(); err != nil {
 		return err
 	}
-	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || (maxsize > 0) != (files[6] != nil) ||
-		(flags&1 != 0) != (files[8] != nil) {
+	if maxsize > MaxQueueSize || maxMsg == 0 || maxMsg > 1<<32-1 || flags > 3 {
 		return fmt.Errorf("%w: bad Queue", ErrBadMessage)
 	}
-	for _, i := range []int{0, 1, 2, 3, 4, 5, 10} {
-		if files[i] == nil {
-			return fmt.Errorf("%w: bad Queue", ErrBadMessage)
-		}
+	n := 7
+	if maxsize > 0 {
+		n += 2
 	}
-	mem, err := mapShared(files[10])
+	if flags&1 != 0 {
+		n += 2
+	}
+	s, err := heldSet(id, n, "Queue")
+	if err != nil {
+		return err
+	}
+	files := s.Files
+	mem, err := mapShared(files[n-1])
 	if err != nil {
 		return fmt.Errorf("mp: mapping a queue's shared memory: %w", err)
 	}
-	q.id = id
+	q.id, q.pass = id, s
 	q.maxsize, q.max, q.joinable, q.simple = int(maxsize), int(maxMsg), flags&1 != 0, flags&2 != 0
 	q.r, q.w = files[0], files[1]
 	q.shared = mem
 	q.rlock = q.newLock(offRlock, inheritedToken(files[2], files[3]))
 	q.wlock = q.newLock(offWlock, inheritedToken(files[4], files[5]))
-	if files[6] != nil {
-		q.slots = inheritedToken(files[6], files[7])
+	files = files[6:]
+	if maxsize > 0 {
+		q.slots, files = inheritedToken(files[0], files[1]), files[2:]
 	}
-	if files[8] != nil {
-		q.done = inheritedToken(files[8], files[9])
+	if flags&1 != 0 {
+		q.done = inheritedToken(files[0], files[1])
 	}
-	q.shf, q.shared = files[10], mem
+	q.shf = s.Files[n-1]
 	q.setCleanup()
 	return nil
 }
@@ -806,7 +826,7 @@ var feeding = struct {
 // file that the parent puts on the queue for it (adoptSpills). Python's
 // child instead waits for its feeder, and a parent that joins it before
 // getting deadlocks (bpo-29797).
-func flushQueues() []spawn.Spill {
+func flushQueues() []bootstrap.Spill {
 	feeding.exiting.Store(true)
 	feeding.Lock()
 	qs := make([]*Queue, 0, len(feeding.queues))
@@ -818,7 +838,7 @@ func flushQueues() []spawn.Spill {
 		wakeWriter(q.w) // a feeder waiting for room stops
 	}
 	feeding.wg.Wait()
-	var spills []spawn.Spill
+	var spills []bootstrap.Spill
 	for _, q := range qs {
 		q.feed.mu.Lock()
 		rest := q.feed.buf
@@ -838,7 +858,7 @@ func flushQueues() []spawn.Spill {
 			os.Remove(f.Name())
 			continue
 		}
-		spills = append(spills, spawn.Spill{Queue: bytes.Clone(q.id[:]), Path: f.Name()})
+		spills = append(spills, bootstrap.Spill{Queue: bytes.Clone(q.id[:]), Path: f.Name()})
 	}
 	return spills
 }
@@ -846,7 +866,7 @@ func flushQueues() []spawn.Spill {
 // adoptSpills puts on their queues the items that a child could not write
 // before it exited, and removes the files. A spill for a queue this process
 // no longer holds is lost, as the child's items would be in Python.
-func adoptSpills(spills []spawn.Spill) {
+func adoptSpills(spills []bootstrap.Spill) {
 	for _, sp := range spills {
 		if filepath.Dir(sp.Path) != filepath.Clean(os.TempDir()) ||
 			!strings.HasPrefix(filepath.Base(sp.Path), "mp-spill-") {

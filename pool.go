@@ -125,11 +125,12 @@ func WithTaskTimeout(d time.Duration) PoolOption {
 
 // WithMaxMemory recycles a worker whose resident memory exceeds n bytes:
 // it finishes its chunk, sends the results and exits, and a new worker
-// takes its place (joblib's loky does the same). A worker measures itself
+// takes its place (joblib's loky does the same, with psutil). A worker measures itself
 // after each chunk, so a chunk can overshoot; a smaller chunk size bounds
-// that. Linux reads /proc/self/statm, Windows GetProcessMemoryInfo, other
-// systems ask gopsutil. n must be positive; without this option memory is
-// not watched.
+// that. Linux reads /proc/self/statm, Windows GetProcessMemoryInfo; macOS
+// and the BSDs have only the peak (getrusage's ru_maxrss), so there a
+// worker is recycled once its peak has passed n. n must be positive;
+// without this option memory is not watched.
 func WithMaxMemory(n uint64) PoolOption {
 	return poolOptionFunc(func(c *poolConfig) {
 		if n == 0 {

@@ -1125,6 +1125,9 @@ func TestPoolShutdown(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=pool")
+	// Its workers share its output: if one outlived it, the test would wait
+	// for the pipe for ever. Fail instead, with what it printed.
+	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Equal(t, "[0 1 4 9] <nil>\nShutdown returned\n", string(out))

@@ -124,7 +124,6 @@ type Process struct {
 	kind      string // String's type name for CurrentProcess in a child
 	identity  []int
 	booted    bool // the bootstrap and files have been sent
-	stopAsked bool // a graceful Terminate was sent on the lifeline
 	done      chan struct{}
 	child     *launch.Child
 	code      int

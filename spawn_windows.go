@@ -21,15 +21,7 @@ func (p *Process) terminate(c *launch.Child) error {
 	if p.GracePeriod <= 0 || !p.booted {
 		return c.Terminate(launch.TerminateCode)
 	}
-	if p.stopAsked {
-		return nil
-	}
-	if _, err := c.Boot.Write([]byte{bootstrap.Terminate}); err != nil {
-		return c.Terminate(launch.TerminateCode) // the child is gone, or going
-	}
-	p.stopAsked = true
-	time.AfterFunc(p.GracePeriod+time.Second, func() { _ = c.Terminate(launch.TerminateCode) })
-	return nil
+	return c.Ask(bootstrap.Terminate, p.GracePeriod+time.Second, launch.TerminateCode)
 }
 
 func kill(c *launch.Child) error { return c.Terminate(launch.KillCode) }

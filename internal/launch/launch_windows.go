@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -25,6 +26,7 @@ const (
 type sysProc struct {
 	process   windows.Handle
 	jobHandle windows.Handle
+	asked     bool // Ask wrote its request
 }
 
 // newBoot creates the boot channel, a pipe. Anonymous pipes on Windows
@@ -156,14 +158,36 @@ func (c *Child) WithProcess(f func(proc uintptr) error) error {
 // TerminateProcess fail with ERROR_ACCESS_DENIED: that, and a child that
 // has been reaped, give os.ErrProcessDone.
 func (c *Child) Terminate(code uint32) error {
-	return c.live(func(_ *os.Process, s *sysProc) error {
-		err := windows.TerminateProcess(s.process, code)
-		if err != nil {
-			if ev, werr := windows.WaitForSingleObject(s.process, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
-				return os.ErrProcessDone
-			}
+	return c.live(func(_ *os.Process, s *sysProc) error { return terminate(s, code) })
+}
+
+func terminate(s *sysProc, code uint32) error {
+	err := windows.TerminateProcess(s.process, code)
+	if err != nil {
+		if ev, werr := windows.WaitForSingleObject(s.process, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
+			return os.ErrProcessDone
 		}
-		return err
+	}
+	return err
+}
+
+// Ask writes the byte req on the boot channel, the lifeline, once, and
+// ends the child with TerminateProcess and code if it is still running
+// after backstop: a request to stop, which Windows has no signal for. A
+// later Ask does nothing. If the write fails (the child is gone, or
+// going), Ask ends the child at once. The write does not wait: the child
+// reads its lifeline, and a pipe holds a byte in any case.
+func (c *Child) Ask(req byte, backstop time.Duration, code uint32) error {
+	return c.live(func(_ *os.Process, s *sysProc) error {
+		if s.asked {
+			return nil
+		}
+		if _, err := c.Boot.Write([]byte{req}); err != nil {
+			return terminate(s, code)
+		}
+		s.asked = true
+		time.AfterFunc(backstop, func() { _ = c.Terminate(code) })
+		return nil
 	})
 }
 

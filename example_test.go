@@ -132,4 +132,6 @@ func ExampleProcess_isolation() {
 	// parent still has 500
 	// fork: child sees 500
 	// parent still has 500
+	// forkserver: child sees 100
+	// parent still has 500
 }

@@ -1,6 +1,9 @@
 package mp
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // ConnFiles returns the pipe ends under c, so that benchmarks can measure
 // a raw pipe between the same two processes.
@@ -12,4 +15,42 @@ func SetMaxBoot(n int) (restore func()) {
 	old := maxBoot
 	maxBoot = n
 	return func() { maxBoot = old }
+}
+
+// StopForkserver ends the children waiting for work under Forkserver, and
+// returns once they have been reaped.
+func StopForkserver() { server.stop() }
+
+// ForkserverIdle returns the PIDs of the children waiting for work under
+// Forkserver, oldest first, and how many of them are ready (wait just past
+// mp.Main).
+func ForkserverIdle() (pids []int, ready int) {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	for _, w := range server.idle {
+		pids = append(pids, w.child.Pid())
+		if w.ready {
+			ready++
+		}
+	}
+	return pids, ready
+}
+
+// WaitForkserver waits until cond holds of ForkserverIdle's answer, or d
+// has passed, and reports whether it held.
+func WaitForkserver(d time.Duration, cond func(pids []int, ready int) bool) bool {
+	deadline := time.After(d)
+	for {
+		server.mu.Lock()
+		ch := server.changed
+		server.mu.Unlock()
+		if cond(ForkserverIdle()) {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return cond(ForkserverIdle())
+		}
+	}
 }

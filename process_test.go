@@ -320,7 +320,7 @@ func TestMisuse(t *testing.T) {
 	assert.ErrorIs(t, self.Start(), mp.ErrAlreadyStarted)
 	assert.True(t, self.IsAlive())
 
-	assert.ErrorIs(t, mp.SetStartMethod("forkserver"), mp.ErrInvalidStartMethod)
+	assert.ErrorIs(t, mp.SetStartMethod("vfork"), mp.ErrInvalidStartMethod)
 	q := mp.NewProcess(noop)
 	q.StartMethod = "posix_spawn"
 	assert.ErrorIs(t, q.Start(), mp.ErrInvalidStartMethod)

@@ -54,3 +54,25 @@ func WaitForkserver(d time.Duration, cond func(pids []int, ready int) bool) bool
 		}
 	}
 }
+
+// ForkserverStarted returns how many children have been started ahead of
+// time for Forkserver.
+func ForkserverStarted() int {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	return server.started
+}
+
+// ForkserverKill kills the child with the given PID if it waits for work
+// under Forkserver, as a crash would (through its handle, never the bare
+// PID), and reports whether it did.
+func ForkserverKill(pid int) bool {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	for _, w := range server.idle {
+		if w.child.Pid() == pid {
+			return kill(w.child) == nil
+		}
+	}
+	return false
+}

@@ -45,6 +45,7 @@ type forkserver struct {
 	watchers int        // children started ahead of time whose end no Process will record
 	failed   error      // why the last child started ahead of time ended before it could wait
 	failedAt time.Time
+	started  int // how many children have been started ahead of time (for tests)
 	changed  chan struct{} // closed, and replaced, at every change of the above or of a child's readiness
 }
 
@@ -160,9 +161,11 @@ func (s *forkserver) setPreload(n int) error {
 		s.stop()
 		return nil
 	}
+	cwd, _ := os.Getwd()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.preload, s.used, s.failed = n, true, nil
+	s.dropStaleLocked(cwd)
 	for len(s.idle) > n {
 		s.dismissLocked(s.idle[len(s.idle)-1]) // the newest
 	}
@@ -370,6 +373,7 @@ func (s *forkserver) start(gen int) (*waiting, error) {
 	}
 	s.mu.Lock()
 	s.watchers++
+	s.started++
 	s.mu.Unlock()
 	go s.watch(w)
 	// A few bytes, which the socket or pipe holds until the child reads

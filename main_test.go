@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 		time.Sleep(d) // a child slow to take its bootstrap
 	}
 	mp.Main(append(targets, ipcTargets...)...)
+	if path := os.Getenv(pastMainEnv); path != "" {
+		notePastMain(path)
+	}
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
@@ -61,6 +64,22 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// pastMainEnv names a file to which a process that returns from mp.Main
+// appends its PID: a parent does, a child never does, with its work or
+// waiting for it (TestForkserverWaitsPastMain).
+const pastMainEnv = "MP_TEST_PAST_MAIN"
+
+func notePastMain(path string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Fprintln(f, os.Getpid())
+	if err := f.Close(); err != nil {
+		panic(err)
+	}
 }
 
 func noop() {}

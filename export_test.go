@@ -28,7 +28,7 @@ func ForkserverIdle() (pids []int, ready int) {
 	server.mu.Lock()
 	defer server.mu.Unlock()
 	for _, w := range server.idle {
-		pids = append(pids, w.child.Pid())
+		pids = append(pids, w.pid)
 		if w.ready {
 			ready++
 		}
@@ -70,7 +70,7 @@ func ForkserverKill(pid int) bool {
 	server.mu.Lock()
 	defer server.mu.Unlock()
 	for _, w := range server.idle {
-		if w.child.Pid() == pid {
+		if w.pid == pid {
 			return kill(w.child) == nil
 		}
 	}

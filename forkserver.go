@@ -52,6 +52,7 @@ type forkserver struct {
 // waiting is a child started ahead of time.
 type waiting struct {
 	child *launch.Child
+	pid   int // the child's, which Release forgets
 	nonce string
 	key   *startKey
 	gen   int
@@ -271,7 +272,7 @@ func (s *forkserver) adopt(w *waiting, p *Process) (done <-chan struct{}, ok boo
 		return nil, false
 	}
 	p.mu.Lock()
-	p.child, p.pid = w.child, w.child.Pid()
+	p.child, p.pid = w.child, w.pid
 	p.state = stateStarted
 	done = p.doneChan()
 	p.mu.Unlock()
@@ -371,6 +372,7 @@ func (s *forkserver) start(gen int) (*waiting, error) {
 	if w.child, err = launch.Start(spec); err != nil {
 		return nil, err
 	}
+	w.pid = w.child.Pid()
 	s.mu.Lock()
 	s.watchers++
 	s.started++
@@ -404,7 +406,6 @@ func (s *forkserver) watch(w *waiting) {
 		owner.exited(e)
 		return
 	}
-	_ = w.child.Release()
 	s.lost(w, e)
 }
 
@@ -419,13 +420,14 @@ func (s *forkserver) lost(w *waiting, e ended) {
 	}
 	w.out = true
 	s.watchers--
+	_ = w.child.Release()
 	if !w.dismissed && !w.ready && w.gen == s.gen {
 		var err error
 		if e.ps == nil {
 			err = e.werr
-		} else if err = exitError("a child started ahead of time", w.child.Pid(), launch.ExitCode(e.ps),
+		} else if err = exitError("a child started ahead of time", w.pid, launch.ExitCode(e.ps),
 			e.report.started, e.report.rep, e.report.crash); err == nil {
-			err = fmt.Errorf("mp: pid %d exited with code 0", w.child.Pid())
+			err = fmt.Errorf("mp: pid %d exited with code 0", w.pid)
 		}
 		s.failed = fmt.Errorf("mp: a child started for Forkserver ended before it could wait for work: %w", err)
 		s.failedAt = time.Now()

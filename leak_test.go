@@ -10,7 +10,7 @@ import (
 	"github.com/go-mp/mp"
 )
 
-// TestNoLeaks runs 300 start/join cycles, under each method in turn, and
+// TestNoLeaks runs 210 start/join cycles, under each method in turn, and
 // checks that no descriptor, goroutine or zombie is left once the children
 // that wait for work under Forkserver have been ended too. It counts them,
 // so it does not run in parallel with other tests.
@@ -19,7 +19,7 @@ func TestNoLeaks(t *testing.T) {
 	before := countFDs(t)
 	ignore := goleak.IgnoreCurrent()
 	methods := mp.AllStartMethods()
-	for i := range 300 {
+	for i := range 210 {
 		p := newProcess(methods[i%len(methods)], noop)
 		require.NoError(t, p.Start())
 		require.NoError(t, p.Join())

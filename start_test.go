@@ -318,6 +318,10 @@ func testSetExecutable(t *testing.T, m mp.StartMethod) {
 	b, err := os.ReadFile(self)
 	require.NoError(t, err)
 	copied := filepath.Join(t.TempDir(), "copy-"+filepath.Base(self))
+	// Once the executable is restored (cleanups run last first), end the
+	// children that Forkserver started from the copy: on Windows a
+	// program that runs cannot be removed.
+	t.Cleanup(mp.StopForkserver)
 	require.NoError(t, os.WriteFile(copied, b, 0o755))
 	require.NoError(t, spawn.SetExecutable(copied))
 	t.Cleanup(func() { require.NoError(t, spawn.SetExecutable("")) })

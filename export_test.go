@@ -76,3 +76,17 @@ func ForkserverKill(pid int) bool {
 	}
 	return false
 }
+
+// SetForkserverRetry sets how long no child is started ahead of time after
+// one died before it could wait, and returns a function that restores it.
+func SetForkserverRetry(d time.Duration) (restore func()) {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	old := retryAfter
+	retryAfter = d
+	return func() {
+		server.mu.Lock()
+		defer server.mu.Unlock()
+		retryAfter = old
+	}
+}

@@ -27,8 +27,8 @@ const DefaultForkserverPreload = 2
 
 // retryAfter is how long no child is started ahead of time after one died
 // before it could wait for work (its program may never reach mp.Main),
-// unless SetForkserverPreload asks again.
-const retryAfter = time.Second
+// unless SetForkserverPreload asks again. A variable for tests.
+var retryAfter = time.Second
 
 // server holds the children waiting for work. Starting them is
 // serialised: the next starts once the last waits, is taken, or has died,

@@ -16,11 +16,11 @@ import (
 type figure struct {
 	name   string
 	unit   unit
-	rounds int                      // rounds; 0: the -rounds flag
-	mp     func() (float64, error)  // one sample with mp
-	py     map[string]any           // the request for one sample in Python (compare.py); nil: none
+	rounds int                            // rounds; 0: the -rounds flag
+	mp     func() (float64, error)        // one sample with mp
+	py     map[string]any                 // the request for one sample in Python (compare.py); nil: none
 	pyRead func(*python) (float64, error) // instead of py, for a figure that needs more than one request
-	note   string                   // shown under the table
+	note   string                         // shown under the table
 }
 
 // unit says what a sample is and how it reads: a sample is in seconds,

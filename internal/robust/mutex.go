@@ -37,13 +37,16 @@ const spins = 100
 
 // Mutex is a lock in shared memory held by a process, not a goroutine: any
 // goroutine of the holding process may Unlock it, and goroutines of one
-// process take it one at a time (a process-local gate in front of the shared
-// word). Taking a free lock is one compare-and-swap of the owner word with
-// the process's ID.
+// process exclude each other through the shared word itself. Taking a free
+// lock is one compare-and-swap of the owner word with the process's ID, and
+// releasing it another; a goroutine that finds it held waits at a
+// process-local gate, so that one goroutine per process spins and sleeps in
+// the kernel and the others wait for it on a channel.
 //
 // A process that dies holding it (killed at any instant) does not keep it:
-// a waiter checks the holder's liveness every Interval and takes the lock
-// over, and Lock reports that, as a robust pthread mutex reports EOWNERDEAD.
+// a waiter checks the holder's liveness every Interval, and once more before
+// its deadline ends its wait, and takes the lock over, and Lock reports
+// that, as a robust pthread mutex reports EOWNERDEAD.
 //
 // Updates of several words that must be all-or-nothing go through the
 // journal: Stage each (offset, value) and Commit. Commit records them in the
@@ -60,8 +63,10 @@ type Mutex struct {
 	seqRaw  *uint32
 	waiters *atomic.Uint32
 	journal *atomic.Uint32
-	gate    *gate // held by the goroutine that holds or takes the lock
+	gate    *gate  // held by the goroutine of this process that waits for the lock
+	self    uint64 // Self(), read once
 	staged  int
+	race    raceClock
 }
 
 // NewMutex returns this process's handle on the mutex record at off in mem
@@ -79,6 +84,7 @@ func NewMutex(mem []byte, off int) *Mutex {
 		waiters: Uint32At(mem, off+mWaiters),
 		journal: Uint32At(mem, off+mJournal),
 		gate:    newGate(),
+		self:    uint64(Self()),
 	}
 }
 
@@ -88,41 +94,58 @@ func (m *Mutex) Owner() ID { return ID(m.owner.Load()) }
 // TryLock takes the lock if it is free at once, and reports whether it did.
 // It never takes a dead holder's lock over (Lock does).
 func (m *Mutex) TryLock() bool {
-	if !m.gate.tryLock() {
-		return false
-	}
-	if m.owner.CompareAndSwap(0, uint64(Self())) {
+	if m.owner.CompareAndSwap(0, m.self) {
+		m.race.acquire()
 		return true
 	}
-	m.gate.unlock()
 	return false
 }
 
+// Held reports whether this process holds the lock.
+func (m *Mutex) Held() bool { return m.owner.Load() == m.self }
+
 // Lock takes the lock, waiting until deadline (zero: no deadline) or until
-// ctx is done. It returns ErrTimeout, or ctx's error, if it could not.
-// recovered reports that the previous holder died holding the lock: its
-// journal, if it had committed one only in part, has been applied, but
-// anything else it was doing was cut short, and the caller holds the lock
-// and must bring the protected state back to consistency.
+// ctx is done. It returns ErrTimeout, or ctx's error, if it could not; a
+// deadline already passed makes it a single try, which still takes over the
+// lock of a holder that is dead. recovered reports that the previous holder
+// died holding the lock: its journal, if it had committed one only in part,
+// has been applied, but anything else it was doing was cut short, and the
+// caller holds the lock and must bring the protected state back to
+// consistency.
 func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, err error) {
-	if err := m.gate.lock(ctx, deadline); err != nil {
-		return false, err
-	}
-	self := uint64(Self())
-	if m.owner.CompareAndSwap(0, self) {
+	if m.owner.CompareAndSwap(0, m.self) {
+		m.race.acquire()
 		return false, nil
 	}
-	for i := range spins {
-		if m.owner.Load() == 0 && m.owner.CompareAndSwap(0, self) {
+	recovered, err = m.lockSlow(ctx, deadline)
+	if err == nil {
+		m.race.acquire()
+	}
+	return recovered, err
+}
+
+func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered bool, err error) {
+	// One goroutine of this process spins and sleeps; the others wait here.
+	if err := m.gate.lock(ctx, deadline); err != nil {
+		if err == ErrTimeout {
+			// The goroutine at the gate may be in a long sleep: a try
+			// still takes a dead holder's lock over.
+			return m.takeOver()
+		}
+		return false, err
+	}
+	defer m.gate.unlock()
+	try := !deadline.IsZero() && !time.Now().Before(deadline)
+	for i := 0; i < spins && !try; i++ {
+		if m.owner.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 			return false, nil
 		}
 		if i%10 == 9 {
 			runtime.Gosched()
 		}
 	}
-	recovered, err = m.lockSlow(ctx, deadline, self)
+	recovered, err = m.wait(ctx, deadline)
 	if err != nil {
-		m.gate.unlock()
 		return false, err
 	}
 	if recovered {
@@ -131,7 +154,21 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 	return recovered, nil
 }
 
-func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (bool, error) {
+// takeOver takes the lock if it is free or its holder is dead, without
+// waiting.
+func (m *Mutex) takeOver() (bool, error) {
+	o := m.owner.Load()
+	if o == 0 && m.owner.CompareAndSwap(0, m.self) {
+		return false, nil
+	}
+	if o != 0 && o != m.self && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
+		m.replay()
+		return true, nil
+	}
+	return false, ErrTimeout
+}
+
+func (m *Mutex) wait(ctx context.Context, deadline time.Time) (bool, error) {
 	if ctx.Done() != nil {
 		// A cancelled context ends the kernel wait at once.
 		stop := context.AfterFunc(ctx, func() { Wake(m.seqRaw, 0) })
@@ -141,23 +178,24 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 	defer m.waiters.Add(^uint32(0))
 	var watched uint64
 	var since time.Time
+	checked := false // whether the current holder's liveness was checked
 	for {
 		s := m.seq.Load()
 		o := m.owner.Load()
 		if o == 0 {
-			if m.owner.CompareAndSwap(0, self) {
+			if m.owner.CompareAndSwap(0, m.self) {
 				return false, nil
 			}
 			continue
 		}
 		now := time.Now()
 		if o != watched {
-			watched, since = o, now
+			watched, since, checked = o, now, false
 		} else if now.Sub(since) >= Interval {
-			if !Alive(ID(o)) && m.owner.CompareAndSwap(o, self) {
+			if !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
 				return true, nil
 			}
-			since = now
+			since, checked = now, true
 		}
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -166,6 +204,12 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 		if !deadline.IsZero() {
 			rest := deadline.Sub(now)
 			if rest <= 0 {
+				// Before giving up, make sure the holder is not dead:
+				// a caller that only ever waits for less than Interval
+				// must recover a dead holder's lock too.
+				if !checked && o != m.self && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
+					return true, nil
+				}
 				return false, ErrTimeout
 			}
 			d = min(d, rest)
@@ -174,20 +218,24 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 	}
 }
 
-// Unlock releases the lock. It panics if updates are staged and not
-// committed.
-func (m *Mutex) Unlock() {
+// Unlock releases the lock, and reports whether this process held it (if
+// it did not, Unlock changes nothing). It panics if updates are staged and
+// not committed.
+func (m *Mutex) Unlock() bool {
 	if m.staged != 0 {
 		panic("mp: robust: Unlock with uncommitted journal entries")
 	}
+	m.race.release()
 	// If another process took the lock over (it judged this one dead, which
 	// only a wrong liveness answer can make happen), leave it be.
-	m.owner.CompareAndSwap(uint64(Self()), 0)
+	if !m.owner.CompareAndSwap(m.self, 0) {
+		return false
+	}
 	if m.waiters.Load() > 0 {
 		m.seq.Add(1)
 		Wake(m.seqRaw, 1)
 	}
-	m.gate.unlock()
+	return true
 }
 
 // Stage records that the 64-bit word at off in mem is to be set to v by the

@@ -603,3 +603,45 @@ func waitReadyB(b *testing.B, mem []byte) {
 		s.Wait(v, time.Time{}, nil)
 	}
 }
+
+// TestMutexShortWaits: a caller that only tries, or only waits for less
+// than Interval, still takes over a dead holder's lock; Unlock and Held
+// report whether this process holds it.
+func TestMutexShortWaits(t *testing.T) {
+	t.Parallel()
+	mem := newSegment(t).Bytes()
+	m := NewMutex(mem, offMutex)
+	ctx := context.Background()
+	assert.False(t, m.Held())
+	assert.False(t, m.Unlock(), "not held")
+	for _, wait := range []time.Duration{0, time.Millisecond, 10 * time.Millisecond} {
+		Uint64At(mem, offMutex+mOwner).Store(uint64(deadID()))
+		assert.False(t, m.TryLock(), "TryLock never takes over")
+		rec, err := m.Lock(ctx, time.Now().Add(wait))
+		require.NoError(t, err, wait)
+		assert.True(t, rec, wait)
+		assert.True(t, m.Held())
+		assert.True(t, m.Unlock())
+		assert.False(t, m.Unlock(), "released already")
+	}
+	// A live holder (this process) is not taken over by a try.
+	require.True(t, m.TryLock())
+	_, err := m.Lock(ctx, time.Now())
+	assert.ErrorIs(t, err, ErrTimeout)
+	// Nor by a goroutine that finds another waiting at the gate.
+	waiting := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		close(waiting)
+		_, err := m.Lock(ctx, time.Now().Add(time.Minute))
+		if err == nil {
+			m.Unlock()
+		}
+		done <- err
+	}()
+	<-waiting
+	_, err = m.Lock(ctx, time.Now())
+	assert.ErrorIs(t, err, ErrTimeout)
+	assert.True(t, m.Unlock())
+	require.NoError(t, <-done)
+}

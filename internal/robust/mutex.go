@@ -117,11 +117,7 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 		m.race.acquire()
 		return false, nil
 	}
-	recovered, err = m.lockSlow(ctx, deadline)
-	if err == nil {
-		m.race.acquire()
-	}
-	return recovered, err
+	return m.lockSlow(ctx, deadline)
 }
 
 func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered bool, err error) {
@@ -138,6 +134,7 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 	try := !deadline.IsZero() && !time.Now().Before(deadline)
 	for i := 0; i < spins && !try; i++ {
 		if m.owner.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+			m.race.acquire()
 			return false, nil
 		}
 		if i%10 == 9 {
@@ -148,6 +145,7 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 	if err != nil {
 		return false, err
 	}
+	m.race.acquire()
 	if recovered {
 		m.replay()
 	}
@@ -159,9 +157,11 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 func (m *Mutex) takeOver() (bool, error) {
 	o := m.owner.Load()
 	if o == 0 && m.owner.CompareAndSwap(0, m.self) {
+		m.race.acquire()
 		return false, nil
 	}
 	if o != 0 && o != m.self && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
+		m.race.acquire()
 		m.replay()
 		return true, nil
 	}

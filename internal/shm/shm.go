@@ -104,17 +104,37 @@ func (s *Segment) File() *os.File {
 	return s.f
 }
 
-// Close unmaps the memory and closes the file. Other processes keep their
-// own mappings. A second Close returns ErrClosed.
-func (s *Segment) Close() error {
+// CloseFile closes the file but keeps the memory mapped: for a holder that
+// will not pass the segment on, while goroutines may still touch the
+// memory; Close unmaps it later. A second CloseFile, or one after Close,
+// returns ErrClosed.
+func (s *Segment) CloseFile() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {
 		return ErrClosed
 	}
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("mp: closing a shared memory segment's file: %w", err)
+	}
+	return nil
+}
+
+// Close unmaps the memory and closes the file. Other processes keep their
+// own mappings. A second Close returns ErrClosed.
+func (s *Segment) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mem == nil {
+		return ErrClosed
+	}
 	err := unmap(s.mem)
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
+	if s.f != nil {
+		if cerr := s.f.Close(); err == nil {
+			err = cerr
+		}
 	}
 	s.f, s.mem = nil, nil
 	if err != nil {

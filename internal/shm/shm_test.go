@@ -82,3 +82,17 @@ func TestBadSizes(t *testing.T) {
 		assert.Error(t, err, "a file smaller than the segment")
 	}
 }
+
+func TestCloseFile(t *testing.T) {
+	t.Parallel()
+	s, err := shm.New(4096)
+	require.NoError(t, err)
+	s.Bytes()[0] = 1
+	require.NoError(t, s.CloseFile())
+	assert.Nil(t, s.File())
+	assert.ErrorIs(t, s.CloseFile(), shm.ErrClosed)
+	assert.Equal(t, byte(1), s.Bytes()[0], "still mapped")
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Close(), shm.ErrClosed)
+	assert.ErrorIs(t, s.CloseFile(), shm.ErrClosed)
+}

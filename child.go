@@ -107,6 +107,9 @@ func (c *child) run() {
 	// What the target put on queues must reach their pipes, or the
 	// parent, before the process ends.
 	rep.Spills = flushQueues()
+	// A normal end: semaphore units still held are used up, not given
+	// back as a dead process's are.
+	syncAtExit()
 	Shutdown()
 	c.exit(code, rep)
 }

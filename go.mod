@@ -3,6 +3,7 @@ module github.com/go-mp/mp
 go 1.26.0
 
 require (
+	github.com/petermattis/goid v0.0.0-20261109124353-7cfa343ad0ab
 	github.com/shirou/gopsutil/v4 v4.26.10
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

@@ -12,7 +12,7 @@ import (
 //
 //	0     mutex    Mutex   guards everything below
 //	M     value    uint64  units free
-//	M+8   max      uint64  the most value may reach; 0: no limit
+//	M+8   bound    uint64  1 + the most value may reach; 0: no limit
 //	M+16  orphans  uint64  units given back by dead holders, not yet taken
 //	M+24  seq      Seq     changed when units are released
 //	M+32  table    Table   per process: units held (field 0)
@@ -52,10 +52,13 @@ type Sem struct {
 }
 
 // InitSem sets up a new, zeroed Sem record: value units free, at most max
-// (0: no limit). Only its creator calls it, before other processes see it.
+// (negative: no limit). Only its creator calls it, before other processes
+// see it.
 func InitSem(mem []byte, off, value, max int) {
 	Uint64At(mem, off+semValue).Store(uint64(value))
-	Uint64At(mem, off+semMax).Store(uint64(max))
+	if max >= 0 {
+		Uint64At(mem, off+semMax).Store(uint64(max) + 1)
+	}
 }
 
 // NewSem returns this process's handle on the Sem record at off in mem.
@@ -75,8 +78,8 @@ func NewSem(mem []byte, off, slots int) *Sem {
 // back (by an acquirer that finds none free).
 func (s *Sem) Value() int { return int(min(s.value.Load(), math.MaxInt32)) }
 
-// Max returns the bound given to InitSem; 0 for none.
-func (s *Sem) Max() int { return int(s.max.Load()) }
+// Max returns the bound given to InitSem; -1 for none.
+func (s *Sem) Max() int { return int(s.max.Load()) - 1 }
 
 // lock takes the record's mutex. Its holders keep it for microseconds and
 // a dead one's is taken over, so the wait is short and not bounded.
@@ -157,8 +160,8 @@ func (s *Sem) giveBack(slot int) {
 	held := s.tab.Field(slot, 0).Load()
 	v := s.value.Load()
 	nv := v + held
-	if mx := s.max.Load(); mx != 0 && nv > mx {
-		nv = max(mx, v)
+	if b := s.max.Load(); b != 0 && nv > b-1 {
+		nv = max(b-1, v)
 	}
 	s.m.Stage(semValue+s.base(), nv)
 	s.m.Stage(semOrphans+s.base(), s.orphans.Load()+(nv-v))
@@ -169,7 +172,7 @@ func (s *Sem) giveBack(slot int) {
 func (s *Sem) Release() error {
 	s.lock()
 	v := s.value.Load()
-	if mx := s.max.Load(); mx != 0 && v >= mx {
+	if b := s.max.Load(); b != 0 && v >= b-1 {
 		s.m.Unlock()
 		return ErrTooManyReleases
 	}

@@ -134,7 +134,7 @@ func eventSet(f *os.File, _ []string) error {
 func TestSemLocal(t *testing.T) {
 	t.Parallel()
 	mem := newSyncSegment(t).Bytes()
-	InitSem(mem, syncSem, 2, 0)
+	InitSem(mem, syncSem, 2, -1)
 	s := NewSem(mem, syncSem, slots)
 	ctx := context.Background()
 	assert.Equal(t, 2, s.Value())
@@ -190,6 +190,16 @@ func TestSemBounded(t *testing.T) {
 	require.NoError(t, s.Release())
 	assert.ErrorIs(t, s.Release(), ErrTooManyReleases)
 	assert.Equal(t, 1, s.Value())
+
+	// A bound of zero refuses every release.
+	mem = newSyncSegment(t).Bytes()
+	InitSem(mem, syncSem, 0, 0)
+	s = NewSem(mem, syncSem, slots)
+	assert.Equal(t, 0, s.Max())
+	assert.ErrorIs(t, s.Release(), ErrTooManyReleases)
+	mem = newSyncSegment(t).Bytes()
+	InitSem(mem, syncSem, 0, -1)
+	assert.Equal(t, -1, NewSem(mem, syncSem, slots).Max())
 }
 
 // TestSemDeadHolder: units held by a dead process are given back to the
@@ -197,7 +207,7 @@ func TestSemBounded(t *testing.T) {
 // goes past its bound.
 func TestSemDeadHolder(t *testing.T) {
 	t.Parallel()
-	for _, bound := range []int{0, 2} {
+	for _, bound := range []int{-1, 2} {
 		mem := newSyncSegment(t).Bytes()
 		InitSem(mem, syncSem, 0, bound)
 		s := NewSem(mem, syncSem, slots)

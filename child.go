@@ -104,13 +104,15 @@ func (c *child) run() {
 	}()
 
 	code, rep := c.invoke()
-	// What the target put on queues must reach their pipes, or the
-	// parent, before the process ends.
-	rep.Spills = flushQueues()
+	// Join this process's children first: what they hand over at exit
+	// joins this process's backlogs, or is passed up. Then what the target
+	// put on queues must reach them, or the parent, before the process
+	// ends.
+	Shutdown()
+	rep.Spills, rep.Lost = flushQueues()
 	// A normal end: semaphore units still held are used up, not given
 	// back as a dead process's are.
 	syncAtExit()
-	Shutdown()
 	c.exit(code, rep)
 }
 

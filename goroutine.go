@@ -48,5 +48,5 @@ func stackGoroutineID() int64 {
 // process; 0 when none does.
 type goroutineOwner struct{ id atomic.Int64 }
 
-func (o *goroutineOwner) get() int64   { return o.id.Load() }
+func (o *goroutineOwner) get() int64  { return o.id.Load() }
 func (o *goroutineOwner) set(g int64) { o.id.Store(g) }

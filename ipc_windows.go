@@ -2,7 +2,6 @@ package mp
 
 import (
 	"errors"
-	"io"
 	"net"
 	"os"
 	"time"
@@ -69,25 +68,6 @@ func waitReadable(f *os.File, d time.Duration) (bool, error) {
 	}
 }
 
-// readTimeout reads into p, waiting at most d; d < 0 waits for ever and
-// d == 0 makes one attempt. It returns errTimeout if nothing came.
-func readTimeout(f *os.File, p []byte, d time.Duration) (int, error) {
-	if d >= 0 {
-		ok, err := waitReadable(f, d)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			return 0, errTimeout
-		}
-	}
-	n, err := f.Read(p)
-	if errors.Is(err, windows.ERROR_BROKEN_PIPE) {
-		err = io.EOF
-	}
-	return n, err
-}
-
 // pollRead reports whether f has something to read (or is at end of file),
 // waiting at most d (d < 0: for ever). It reads nothing.
 func pollRead(f *os.File, d time.Duration) (bool, error) { return waitReadable(f, d) }
@@ -114,53 +94,6 @@ func pipeAvail(f *os.File) (int, error) {
 	return int(avail), perr
 }
 
-const sharedSize = 4096
-
-// newShared creates a page of memory shared with the children it is
-// passed to: a section backed by the paging file.
-func newShared() (*os.File, []byte, error) {
-	h, err := windows.CreateFileMapping(windows.InvalidHandle, nil, windows.PAGE_READWRITE, 0, sharedSize, nil)
-	if err != nil {
-		return nil, nil, os.NewSyscallError("CreateFileMapping", err)
-	}
-	f := os.NewFile(uintptr(h), "mp-shared")
-	mem, err := mapShared(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, mem, nil
-}
-
-func mapShared(f *os.File) ([]byte, error) {
-	addr, err := windows.MapViewOfFile(windows.Handle(f.Fd()), windows.FILE_MAP_WRITE, 0, 0, sharedSize)
-	if err != nil {
-		return nil, os.NewSyscallError("MapViewOfFile", err)
-	}
-	// The view is memory the system mapped, outside Go's heap: reading the
-	// address as a pointer, rather than converting the uintptr, says so
-	// to vet.
-	p := *(*unsafe.Pointer)(unsafe.Pointer(&addr))
-	return unsafe.Slice((*byte)(p), sharedSize), nil
-}
-
-func unmapShared(mem []byte) { _ = windows.UnmapViewOfFile(uintptr(unsafe.Pointer(&mem[0]))) }
-
 // socketReadable is not implemented on Windows: Poll(0) of a socket waits
 // a millisecond instead.
 func socketReadable(net.Conn) (bool, error) { return false, errors.ErrUnsupported }
-
-// writeFrames writes frames to the queue's pipe, holding the write lock:
-// this package does not rely on the atomicity of writes to an anonymous
-// pipe on Windows (the lock is one atomic operation when uncontended).
-// A write to an anonymous pipe cannot be interrupted on Windows, so a
-// child exiting waits for its feeders there (see flushQueues).
-func (q *Queue) writeFrames(b []byte) (int, error) {
-	if err := q.wlock.lock(-1); err != nil {
-		return 0, err
-	}
-	defer q.wlock.unlock()
-	return q.w.Write(b)
-}
-
-func wakeWriter(*os.File) {}

@@ -299,9 +299,11 @@ func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
 // child has exited; only a descendant that leaked the pipe keeps it open.
 const reportGrace = 2 * time.Second
 
-// maxReport bounds what is read from the report pipe: a report and a crash
-// dump of all goroutines.
-const maxReport = 16 << 20
+// maxReport bounds what is read from the report pipe: a report, which may
+// carry queue items handed over at exit, and a crash dump of all
+// goroutines. It is read as it comes: only what a child sends is
+// allocated.
+const maxReport = spawn.MaxFrame + 32<<20
 
 // wait waits for the child, collects its report and records its exit.
 func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
@@ -329,10 +331,11 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	reportR.Close()
 	lifeline.Close()
 	started, rep, crash := spawn.ParseReport(report)
-	if rep != nil && len(rep.Spills) > 0 {
+	lost := 0
+	if rep != nil && (len(rep.Spills) > 0 || rep.Lost > 0) {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
-		adoptSpills(rep.Spills)
+		lost = adoptSpills(rep)
 	}
 
 	code := exitCode(cmd.ProcessState)
@@ -341,6 +344,11 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, werr)
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
+	}
+	if lost > 0 {
+		lerr := fmt.Errorf("mp: %s (pid %d): %d queue items it put could not be handed to a process holding the queue: %w",
+			p.Name, p.pid, lost, ErrItemsLost)
+		err = errors.Join(err, lerr)
 	}
 	p.mu.Lock()
 	p.code, p.err = code, err

@@ -67,7 +67,7 @@ func TestParseReport(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	require.NoError(t, spawn.WriteFrame(&buf, spawn.KindStarted, nil))
-	rep := &spawn.Report{Code: 1, Panic: "boom", Stack: "goroutine 1", Spills: []spawn.Spill{{Queue: []byte{1}, Path: "p"}}}
+	rep := &spawn.Report{Code: 1, Panic: "boom", Stack: "goroutine 1", Spills: []spawn.Spill{{Queue: []byte{1}, Frames: []byte{0, 0, 0, 1, 7}}}, Lost: 3}
 	require.NoError(t, spawn.WriteReport(&buf, rep))
 	buf.WriteString("fatal error: all goroutines are asleep")
 	started, got, crash := spawn.ParseReport(buf.Bytes())
@@ -119,7 +119,7 @@ func FuzzBoot(f *testing.F) {
 // FuzzReport is FuzzBoot for the child's report.
 func FuzzReport(f *testing.F) {
 	good, _ := (&spawn.Report{Code: -15, Err: "e", Panic: "p", Stack: "s", Guard: true,
-		Spills: []spawn.Spill{{Queue: []byte("q"), Path: "/tmp/x"}}}).MarshalBinary()
+		Spills: []spawn.Spill{{Queue: []byte("q"), Frames: []byte("\x00\x00\x00\x00")}}, Lost: 1}).MarshalBinary()
 	f.Add(good)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var r spawn.Report

@@ -171,7 +171,11 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 
 // MarshalBinary encodes r.
 func (r *Report) MarshalBinary() ([]byte, error) {
-	w := &writer{}
+	size := 64 + len(r.Err) + len(r.ErrType) + len(r.Panic) + len(r.Stack)
+	for _, sp := range r.Spills {
+		size += 20 + len(sp.Queue) + len(sp.Frames)
+	}
+	w := &writer{b: make([]byte, 0, size)}
 	w.int(int64(r.Code))
 	w.string(r.Err)
 	w.string(r.ErrType)
@@ -182,8 +186,9 @@ func (r *Report) MarshalBinary() ([]byte, error) {
 	w.uint(uint64(len(r.Spills)))
 	for _, sp := range r.Spills {
 		w.bytes(sp.Queue)
-		w.string(sp.Path)
+		w.bytes(sp.Frames)
 	}
+	w.uint(uint64(r.Lost))
 	return w.b, nil
 }
 
@@ -202,8 +207,9 @@ func (r *Report) UnmarshalBinary(p []byte) error {
 		r.Spills = make([]Spill, n)
 		for i := range r.Spills {
 			r.Spills[i].Queue = rd.bytes()
-			r.Spills[i].Path = rd.string()
+			r.Spills[i].Frames = rd.bytes()
 		}
 	}
+	r.Lost = int(min(rd.uint(), 1<<31))
 	return rd.end()
 }

@@ -63,11 +63,15 @@ type Mutex struct {
 	seqRaw  *uint32
 	waiters *atomic.Uint32
 	journal *atomic.Uint32
+	entries *[MaxJournal]entry
 	gate    *gate  // held by the goroutine of this process that waits for the lock
 	self    uint64 // Self(), read once
 	staged  int
 	race    raceClock
 }
+
+// entry is a journal entry: set the word at off to val.
+type entry struct{ off, val uint64 }
 
 // NewMutex returns this process's handle on the mutex record at off in mem
 // (MutexSize bytes, 8-byte aligned). Journal offsets are offsets in mem.
@@ -83,6 +87,7 @@ func NewMutex(mem []byte, off int) *Mutex {
 		seqRaw:  (*uint32)(unsafe.Pointer(seq)),
 		waiters: Uint32At(mem, off+mWaiters),
 		journal: Uint32At(mem, off+mJournal),
+		entries: (*[MaxJournal]entry)(unsafe.Pointer(&mem[off+mEntries])),
 		gate:    newGate(),
 		self:    uint64(Self()),
 	}
@@ -248,9 +253,9 @@ func (m *Mutex) Stage(off int, v uint64) {
 	if !m.validTarget(uint64(off)) {
 		panic(fmt.Sprintf("mp: robust: cannot journal the word at offset %d", off))
 	}
-	e := m.off + mEntries + 16*m.staged
-	Uint64At(m.mem, e).Store(uint64(off))
-	Uint64At(m.mem, e+8).Store(v)
+	// Plain stores: Commit publishes them with an atomic store of the
+	// count, which orders them before it.
+	m.entries[m.staged] = entry{uint64(off), v}
 	m.staged++
 }
 
@@ -269,11 +274,9 @@ func (m *Mutex) Commit() {
 
 func (m *Mutex) apply(n int) {
 	for i := range n {
-		e := m.off + mEntries + 16*i
-		off := Uint64At(m.mem, e).Load()
-		v := Uint64At(m.mem, e+8).Load()
-		if m.validTarget(off) {
-			Uint64At(m.mem, int(off)).Store(v)
+		e := m.entries[i]
+		if m.validTarget(e.off) {
+			(*atomic.Uint64)(unsafe.Pointer(&m.mem[e.off])).Store(e.val)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package robust
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,6 +10,9 @@ import (
 
 // SeqSize is the size of a Seq in shared memory.
 const SeqSize = 8
+
+// seqSpin is how long Wait looks at the word before it sleeps.
+const seqSpin = 50 * time.Microsecond
 
 // Seq is a sequence word in shared memory that waiters wait to see change
 // ("not empty", "not full"), with a count of waiters so that Wake costs a
@@ -64,6 +68,20 @@ func (s *Seq) Wait(old uint32, until time.Time, done <-chan struct{}) {
 	d := end.Sub(now)
 	if d <= 0 || s.word.Load() != old {
 		return
+	}
+	// A change often comes within microseconds (a producer on another
+	// core): look a few times before paying for a sleep in the kernel, and
+	// making the waker pay for a wakeup.
+	for i := 0; ; i++ {
+		if s.word.Load() != old {
+			return
+		}
+		if i%16 == 15 {
+			if time.Since(now) > seqSpin {
+				break
+			}
+			runtime.Gosched()
+		}
 	}
 	s.mu.Lock()
 	if back := s.back; back != nil {

@@ -16,12 +16,14 @@ import (
 //	12  waiters  uint32  processes waiting in the kernel
 //	16  journal  uint32  number of valid journal entries; 0 when none
 //	24  entries  [MaxJournal]{off, value uint64}
+//	504 starving uint64  ID of a process that has waited too long; 0 if none
 const (
-	mOwner   = 0
-	mSeq     = 8
-	mWaiters = 12
-	mJournal = 16
-	mEntries = 24
+	mOwner    = 0
+	mSeq      = 8
+	mWaiters  = 12
+	mJournal  = 16
+	mEntries  = 24
+	mStarving = mEntries + 16*MaxJournal
 
 	// MaxJournal is how many updates one Commit can make.
 	MaxJournal = 30
@@ -34,6 +36,13 @@ const (
 // kernel: holders keep it for well under a microsecond (a copy and a few
 // stores), and a futex sleep and wakeup cost several.
 const spins = 100
+
+// starveAfter is how long a waiter waits before it asks for the lock to
+// be kept for its process (sync.Mutex's starvation mode): until then a
+// process that releases and takes the lock again in a loop can keep it
+// from a waiter for ever, above all where waiting is polling (every OS but
+// Linux).
+const starveAfter = time.Millisecond
 
 // Mutex is a lock in shared memory held by a process, not a goroutine: any
 // goroutine of the holding process may Unlock it, and goroutines of one
@@ -63,6 +72,7 @@ type Mutex struct {
 	seqRaw  *uint32
 	waiters *atomic.Uint32
 	journal *atomic.Uint32
+	starved *atomic.Uint64
 	entries *[MaxJournal]entry
 	gate    *gate  // held by the goroutine of this process that waits for the lock
 	self    uint64 // Self(), read once
@@ -87,6 +97,7 @@ func NewMutex(mem []byte, off int) *Mutex {
 		seqRaw:  (*uint32)(unsafe.Pointer(seq)),
 		waiters: Uint32At(mem, off+mWaiters),
 		journal: Uint32At(mem, off+mJournal),
+		starved: Uint64At(mem, off+mStarving),
 		entries: (*[MaxJournal]entry)(unsafe.Pointer(&mem[off+mEntries])),
 		gate:    newGate(),
 		self:    uint64(Self()),
@@ -99,7 +110,7 @@ func (m *Mutex) Owner() ID { return ID(m.owner.Load()) }
 // TryLock takes the lock if it is free at once, and reports whether it did.
 // It never takes a dead holder's lock over (Lock does).
 func (m *Mutex) TryLock() bool {
-	if m.owner.CompareAndSwap(0, m.self) {
+	if m.starved.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		m.race.acquire()
 		return true
 	}
@@ -118,7 +129,7 @@ func (m *Mutex) Held() bool { return m.owner.Load() == m.self }
 // caller holds the lock and must bring the protected state back to
 // consistency.
 func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, err error) {
-	if m.owner.CompareAndSwap(0, m.self) {
+	if m.starved.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		m.race.acquire()
 		return false, nil
 	}
@@ -138,7 +149,7 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 	defer m.gate.unlock()
 	try := !deadline.IsZero() && !time.Now().Before(deadline)
 	for i := 0; i < spins && !try; i++ {
-		if m.owner.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+		if m.owner.Load() == 0 && m.mayTake() && m.owner.CompareAndSwap(0, m.self) {
 			m.race.acquire()
 			return false, nil
 		}
@@ -161,7 +172,7 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 // waiting.
 func (m *Mutex) takeOver() (bool, error) {
 	o := m.owner.Load()
-	if o == 0 && m.owner.CompareAndSwap(0, m.self) {
+	if o == 0 && m.starved.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		m.race.acquire()
 		return false, nil
 	}
@@ -173,7 +184,14 @@ func (m *Mutex) takeOver() (bool, error) {
 	return false, ErrTimeout
 }
 
-func (m *Mutex) wait(ctx context.Context, deadline time.Time) (bool, error) {
+// mayTake reports whether this process may take a free lock: no other
+// process has waited too long for it. Only the goroutine at the gate asks.
+func (m *Mutex) mayTake() bool {
+	st := m.starved.Load()
+	return st == 0 || st == m.self
+}
+
+func (m *Mutex) wait(ctx context.Context, deadline time.Time) (recovered bool, err error) {
 	if ctx.Done() != nil {
 		// A cancelled context ends the kernel wait at once.
 		stop := context.AfterFunc(ctx, func() { Wake(m.seqRaw, 0) })
@@ -181,24 +199,48 @@ func (m *Mutex) wait(ctx context.Context, deadline time.Time) (bool, error) {
 	}
 	m.waiters.Add(1)
 	defer m.waiters.Add(^uint32(0))
+	start := time.Now()
+	starving := false // this process has the lock kept for it
+	defer func() {
+		if starving && m.starved.CompareAndSwap(m.self, 0) && err != nil {
+			// Others may have left a free lock to this process.
+			m.seq.Add(1)
+			Wake(m.seqRaw, 0)
+		}
+	}()
 	var watched uint64
 	var since time.Time
 	checked := false // whether the current holder's liveness was checked
 	for {
 		s := m.seq.Load()
 		o := m.owner.Load()
+		st := m.starved.Load()
 		if o == 0 {
-			if m.owner.CompareAndSwap(0, m.self) {
-				return false, nil
+			if st == 0 || st == m.self {
+				if m.owner.CompareAndSwap(0, m.self) {
+					return false, nil
+				}
+				continue
 			}
-			continue
+			// Free, but kept for a process that waited too long: watch
+			// it instead, in case it died waiting.
+			o = st
 		}
 		now := time.Now()
+		if !starving && st == 0 && o != m.self && now.Sub(start) >= starveAfter {
+			starving = m.starved.CompareAndSwap(0, m.self)
+		}
 		if o != watched {
 			watched, since, checked = o, now, false
 		} else if now.Sub(since) >= Interval {
-			if !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
-				return true, nil
+			if !Alive(ID(o)) {
+				if o == st {
+					m.starved.CompareAndSwap(st, 0)
+					continue
+				}
+				if m.owner.CompareAndSwap(o, m.self) {
+					return true, nil
+				}
 			}
 			since, checked = now, true
 		}
@@ -212,7 +254,7 @@ func (m *Mutex) wait(ctx context.Context, deadline time.Time) (bool, error) {
 				// Before giving up, make sure the holder is not dead:
 				// a caller that only ever waits for less than Interval
 				// must recover a dead holder's lock too.
-				if !checked && o != m.self && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
+				if !checked && o != m.self && o != st && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
 					return true, nil
 				}
 				return false, ErrTimeout
@@ -238,7 +280,11 @@ func (m *Mutex) Unlock() bool {
 	}
 	if m.waiters.Load() > 0 {
 		m.seq.Add(1)
-		Wake(m.seqRaw, 1)
+		n := 1
+		if m.starved.Load() != 0 {
+			n = 0 // the one that the lock is kept for may not be the first woken
+		}
+		Wake(m.seqRaw, n)
 	}
 	return true
 }

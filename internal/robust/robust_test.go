@@ -645,3 +645,29 @@ func TestMutexShortWaits(t *testing.T) {
 	assert.True(t, m.Unlock())
 	require.NoError(t, <-done)
 }
+
+// TestMutexNoStarvation: two children take and release the lock flat out;
+// this process, waiting, still gets it every time well within a second (a
+// waiter that waited over starveAfter has the lock kept for it).
+func TestMutexNoStarvation(t *testing.T) {
+	t.Parallel()
+	seg := newSegment(t)
+	mem := seg.Bytes()
+	m := NewMutex(mem, offMutex)
+	for range 2 {
+		testchild.Start(t, "hammer", seg.File())
+	}
+	waitReady(t, mem, 2)
+	var longest time.Duration
+	for range 50 {
+		t0 := time.Now()
+		_, err := m.Lock(context.Background(), time.Now().Add(time.Second))
+		require.NoError(t, err, "starved for a second")
+		longest = max(longest, time.Since(t0))
+		require.NoError(t, consistent(mem))
+		update(m, mem)
+		m.Unlock()
+		assert.Zero(t, Uint64At(mem, offMutex+mStarving).Load(), "the claim is given up with the lock")
+	}
+	t.Logf("longest wait %v", longest)
+}

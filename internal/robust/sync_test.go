@@ -85,7 +85,8 @@ func semHold(f *os.File, args []string) error {
 		}
 	}
 	ready(mem)
-	select {}
+	time.Sleep(time.Hour) // until killed (select {} is a deadlock to the runtime on Windows)
+	return nil
 }
 
 // barWait waits at the barrier and waits to be killed.
@@ -100,7 +101,8 @@ func barWait(f *os.File, _ []string) error {
 	if err != nil {
 		return err
 	}
-	select {}
+	time.Sleep(time.Hour) // until killed (select {} is a deadlock to the runtime on Windows)
+	return nil
 }
 
 // condWait waits on the condition (with no lock: the test has nothing to
@@ -118,7 +120,8 @@ func condWait(f *os.File, _ []string) error {
 	if err := c.Wait(context.Background(), time.Time{}); err != nil {
 		return err
 	}
-	select {}
+	time.Sleep(time.Hour) // until killed (select {} is a deadlock to the runtime on Windows)
+	return nil
 }
 
 // eventSet sets the event.

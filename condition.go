@@ -107,9 +107,10 @@ func (c *Condition) Unlock() { c.core().lock.Unlock() }
 
 // Wait releases the lock, which the caller must hold (else ErrNotOwner),
 // waits until notified, and takes the lock back (an RLock at the depth it
-// had) before it returns, whatever happened meanwhile. It returns
-// ErrOwnerDead if, taking the lock back, it took it over from a holder that
-// died, and ErrSyncClosed, without the lock, if Close ended it.
+// had) before it returns, whatever happened meanwhile, but for Close. It
+// returns ErrOwnerDead if, taking the lock back, it took it over from a
+// holder that died, and ErrSyncClosed, without the lock, if Close (of the
+// condition, or of its lock) ended it.
 func (c *Condition) Wait() error {
 	_, err := c.core().wait(nil, time.Time{})
 	return err
@@ -228,6 +229,9 @@ func (c *condCore) wait(ctx context.Context, deadline time.Time) (bool, error) {
 	wctx, stop := c.obj.waitCtx(ctx)
 	err := c.cv.Wait(wctx, deadline)
 	stop()
+	if err != nil && c.obj.closed.Load() {
+		return false, ErrSyncClosed // without the lock: Close is the end
+	}
 	if rerr := c.lc.restore(depth); rerr != nil {
 		return err == nil, rerr
 	}

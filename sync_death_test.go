@@ -393,9 +393,13 @@ func TestSyncClose(t *testing.T) {
 	require.NoError(t, b.Close())
 	assert.ErrorIs(t, <-got, mp.ErrSyncClosed)
 
-	c := newCond(t, nil)
+	c := newCond(t, newLock(t))
 	require.NoError(t, c.Acquire())
-	go func() { got <- c.Wait() }()
+	go func() { got <- c.Wait() }() // a Lock is held by the process: any goroutine may wait
+	// Once the wait has released the lock, it waits.
+	ok, err = c.AcquireTimeout(time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
 	require.NoError(t, c.Close())
 	assert.ErrorIs(t, <-got, mp.ErrSyncClosed)
 }

@@ -25,6 +25,7 @@ import (
 //	0   magic  uint32  syncMagic
 //	4   kind   uint32
 //	8   id     [16]byte  random, the object's identity in every process
+//	24  spare (the benchmarks keep a counter there: export_test.go)
 //	64  the object
 const (
 	syncMagic  = 0x6d707379 // "mpsy"

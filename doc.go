@@ -106,6 +106,25 @@
 // each connection both ways with an HMAC-SHA256 challenge on the key of
 // the process tree (Process.AuthKey) before it decodes a byte.
 //
+// # Synchronisation
+//
+// [Lock], [RLock], [Semaphore] (and NewBoundedSemaphore), [Event],
+// [Condition] and [Barrier] are Python's synchronisation primitives for
+// processes. Each lives in a shared memory segment of its own
+// (internal/shm, internal/robust) and crosses into children as a Queue
+// does; a process has one hold on it however often it is passed. Taking a
+// free Lock is one atomic compare-and-swap; waiting is a futex on Linux and
+// a poll backing off to 1 ms elsewhere.
+//
+// Unlike Python's, they survive the death of a process that takes part: a
+// Lock or RLock whose holder dies is taken over by the next Acquire, which
+// returns [ErrOwnerDead] holding it; the units of a Semaphore held by a
+// dead process are given back (the Acquire that gets one returns
+// ErrOwnerDead); a Condition's Notify never counts a dead waiter; a dead
+// party breaks a Barrier ([ErrBrokenBarrier]) for the others. Each within
+// about 0.1 s of the death. A Lock is held by a process, an RLock by a
+// goroutine (see their docs).
+//
 // # Exit codes and errors
 //
 // Exit codes are Python's: 0 when the target returns (or returns a nil

@@ -62,11 +62,11 @@ func (b *Barrier) core() *barrierCore {
 // index: 0 for the first to arrive, Parties()-1 for the last, each once per
 // round. It returns ErrBrokenBarrier if the barrier is broken or breaks
 // meanwhile, and ErrSyncClosed after Close.
-func (b *Barrier) Wait() (int, error) { return b.core().wait(nil, time.Time{}) }
+func (b *Barrier) Wait() (int, error) { return b.core().wait(context.Background(), time.Time{}) }
 
 // WaitTimeout is Wait for at most d (zero or less: no wait); a timeout
 // breaks the barrier, for every party, and returns ErrBrokenBarrier.
-func (b *Barrier) WaitTimeout(d time.Duration) (int, error) { return b.core().wait(nil, deadline(d)) }
+func (b *Barrier) WaitTimeout(d time.Duration) (int, error) { return b.core().wait(context.Background(), deadline(d)) }
 
 // WaitContext is Wait until ctx is done; that breaks the barrier and
 // returns an error that is both ErrBrokenBarrier and ctx's error.

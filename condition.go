@@ -112,7 +112,7 @@ func (c *Condition) Unlock() { c.core().lock.Unlock() }
 // holder that died, and ErrSyncClosed, without the lock, if Close (of the
 // condition, or of its lock) ended it.
 func (c *Condition) Wait() error {
-	_, err := c.core().wait(nil, time.Time{})
+	_, err := c.core().wait(context.Background(), time.Time{})
 	return err
 }
 
@@ -120,7 +120,7 @@ func (c *Condition) Wait() error {
 // a d of zero or less does not wait, but still releases and takes back the
 // lock (so that a notification already given is taken).
 func (c *Condition) WaitTimeout(d time.Duration) (bool, error) {
-	return c.core().wait(nil, deadline(d))
+	return c.core().wait(context.Background(), deadline(d))
 }
 
 // WaitContext is Wait until ctx is done; it then returns ctx's error,
@@ -135,7 +135,7 @@ func (c *Condition) WaitContext(ctx context.Context) error {
 // caller holds the lock, and pred is called with it held. An error of Wait
 // ends it.
 func (c *Condition) WaitFor(pred func() bool, timeout time.Duration) (bool, error) {
-	return c.core().waitFor(nil, pred, deadline(timeout))
+	return c.core().waitFor(context.Background(), pred, deadline(timeout))
 }
 
 // WaitForContext waits until pred returns true or ctx is done, and returns

@@ -186,8 +186,7 @@ func syncAtExit() {
 	}
 }
 
-// waitCtx returns the context a wait watches: ctx (nil: none), ended also
-// by Close.
+// waitCtx returns the context a wait watches: ctx, ended also by Close.
 func (o *syncObj) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	if ctx == nil || ctx.Done() == nil {
 		return o.closing, func() {}

@@ -19,8 +19,6 @@ type gate struct {
 
 func newGate() *gate { return &gate{token: make(chan struct{}, 1)} }
 
-func (g *gate) tryLock() bool { return g.mu.TryLock() }
-
 // lock takes the gate, waiting until deadline (zero: none) or ctx is done.
 func (g *gate) lock(ctx context.Context, deadline time.Time) error {
 	if g.mu.TryLock() {

@@ -66,7 +66,9 @@ func (b *Barrier) Wait() (int, error) { return b.core().wait(context.Background(
 
 // WaitTimeout is Wait for at most d (zero or less: no wait); a timeout
 // breaks the barrier, for every party, and returns ErrBrokenBarrier.
-func (b *Barrier) WaitTimeout(d time.Duration) (int, error) { return b.core().wait(context.Background(), deadline(d)) }
+func (b *Barrier) WaitTimeout(d time.Duration) (int, error) {
+	return b.core().wait(context.Background(), deadline(d))
+}
 
 // WaitContext is Wait until ctx is done; that breaks the barrier and
 // returns an error that is both ErrBrokenBarrier and ctx's error.

@@ -24,7 +24,7 @@ const MaxQueueSize = ring.MaxMaxsize
 // A Queue is given to a child as an argument of a Process, or a field of a
 // Runner, under either start method, and can be passed on from there.
 //
-// The items live in shared memory: a ring of 256 KiB that every process
+// The items live in shared memory: a ring of 1 MiB that every process
 // holding the queue maps, guarded by a lock that a process killed while
 // holding it does not keep (see package doc, # Pipes and queues). An item
 // is gob-encoded as Put is called; as in Python, Put returns at once: an
@@ -117,7 +117,10 @@ func (q *Queue) ring() (*ring.Queue, error) {
 func (q *Queue) Put(v any) error { return q.put(v, time.Time{}) }
 
 // PutTimeout is Put waiting at most timeout for room; then it returns
-// ErrFull. A timeout of zero or less does not wait.
+// ErrFull. A timeout of zero or less does not wait for room. (Timed and
+// no-wait calls wait up to 10 ms past their timeout for the queue's lock,
+// which a process holds for a copy and a commit: they fail because the
+// queue is full or empty, not because another process was using it.)
 func (q *Queue) PutTimeout(v any, timeout time.Duration) error {
 	return q.put(v, time.Now().Add(max(timeout, 0)))
 }

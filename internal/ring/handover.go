@@ -80,6 +80,25 @@ func Flush(budget int) (spills []Spill, lost int) {
 			all = append(all, sp)
 		}
 	}
+	// The records of the queues this process holds are not needed any
+	// more: free those that hold nothing back.
+	registry.Lock()
+	held := make([]*Queue, 0, len(registry.m))
+	for _, wp := range registry.m {
+		if q := wp.Value(); q != nil {
+			held = append(held, q)
+		}
+	}
+	registry.Unlock()
+	for _, q := range held {
+		if q.begin(false) == nil {
+			if q.lock(context.Background(), time.Time{}) == nil {
+				q.releaseLocked()
+				q.mu.Unlock()
+			}
+			q.end()
+		}
+	}
 	forwarded.Lock()
 	all = append(all, forwarded.spills...)
 	lost = forwarded.lost

@@ -128,7 +128,7 @@ func (b *Barrier) Close() error { return b.core().obj.Close() }
 
 // MarshalBinary lets Start carry b into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (b *Barrier) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, b.core().obj) }
+func (b *Barrier) MarshalBinary() ([]byte, error) { return marshalSyncObj(b.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (b *Barrier) UnmarshalBinary(data []byte) error {

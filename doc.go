@@ -35,9 +35,9 @@
 // or an error, or a [Runner] (Python's Process subclass with run). Targets
 // are registered by passing them to Main, or with [Register] from the init
 // function of the package that defines them. Arguments are checked against
-// the parameter types at Start and carried with encoding/gob; a closure, an
-// unregistered function, arguments of the wrong number or type, or one that
-// cannot be encoded make Start fail and start nothing.
+// the parameter types at Start and carried as values (see Values below); a
+// closure, an unregistered function, arguments of the wrong number or type,
+// or one that cannot be encoded make Start fail and start nothing.
 //
 // # Start methods
 //
@@ -59,9 +59,9 @@
 //
 // Processes share no memory; they talk over a [Pipe] (two connected
 // [Conn]s), a [Queue], [JoinableQueue] or [SimpleQueue], or a connection
-// from a [Listener] and [Client]. Values travel gob-encoded (Send, Put);
-// bytes travel as they are (SendBytes), each message whole, an empty one
-// included.
+// from a [Listener] and [Client]. Values travel encoded (Send, Put; see
+// Values below); bytes travel as they are (SendBytes), each message whole,
+// an empty one included.
 //
 //	func worker(q *mp.Queue, c *mp.Conn) error {
 //		var job string
@@ -81,9 +81,9 @@
 //
 // A Conn or a queue reaches a child as an argument of a Process, or a
 // field of a Runner, under either start method, and the child may pass it
-// on: the child inherits the pipes (descriptors 5, 6, ... on Unix,
-// inherited handles on Windows), which Start collects as it encodes the
-// arguments. Nothing else can encode them (ErrNotPassable).
+// on: the child inherits the pipes, and a queue's shared memory
+// (descriptors 5, 6, ... on Unix, inherited handles on Windows), which
+// Start collects as it encodes the arguments. Nothing else can encode them (ErrNotPassable).
 //
 // A queue is a ring of bytes in memory that every process holding it maps
 // (memfd_create on Linux, a paging-file section on Windows), guarded by a
@@ -118,6 +118,50 @@
 // bytes arrive, never on a frame's word alone. A [Listener] authenticates
 // each connection both ways with an HMAC-SHA256 challenge on the key of
 // the process tree (Process.AuthKey) before it decodes a byte.
+//
+// # Values
+//
+// Arguments, a Runner's fields, Fork globals, and what Send and Put carry
+// are encoded in CBOR (RFC 8949), with github.com/fxamacker/cbor, and
+// decoded into a variable of the receiver's choosing: the same type, or
+// one of the same shape (struct fields match by name; a field the other
+// side lacks is skipped).
+//
+//   - Anything made of numbers, strings, bools, []byte, slices, arrays,
+//     maps, structs and pointers crosses; so do time.Time (to the
+//     nanosecond, with its offset from UTC, in the years 0 to 9999 that
+//     RFC 3339 can write) and types that implement
+//     encoding.BinaryMarshaler and BinaryUnmarshaler. Channels,
+//     functions and complex numbers do not.
+//   - nil crosses as nil: Put(nil) (an untyped nil, a nil pointer, a nil
+//     slice or map) makes Get set its variable to the zero value, nil for
+//     a pointer or interface, so Python's None poison pill ports directly.
+//   - A received value replaces the variable's old value: no field of it
+//     survives.
+//   - A struct's fields must be exported. An unexported field is refused
+//     (Send, Put and Start return [ErrBadMessage] naming it), unless the
+//     field is tagged `mp:"-"`, which leaves it behind (zero on the other
+//     side), or the type implements encoding.BinaryMarshaler. Struct tags
+//     `cbor:"name"`, or failing that `json:"name"`, rename a field, and
+//     "-" or omitempty drop it, as encoding/json does.
+//   - A value nested deeper than [MaxDepth] levels (10 000: each pointer,
+//     struct, slice, map and interface a level), such as a cycle of
+//     pointers, is refused; it never overflows the stack.
+//   - A named type carried inside an interface value (a field of type
+//     any or error, an element of a []any) must be registered, in every
+//     process, with [RegisterType]: the receiver then decodes it as that
+//     type. An interface holding a builtin value decodes as the codec's
+//     generic form: integers as int64 (a big.Int beyond its range),
+//     floats as float64, strings, []byte, bools, nil, time.Time, slices
+//     as []any and maps as map[any]any.
+//
+// Decoding is meant for input from a hostile peer: a malformed message, one
+// of the wrong type, or one that would make the receiver allocate more than
+// 48 times its size for what it decodes (a slice of large structs sent as
+// empty maps, say; a legitimate message made of little but empty maps
+// can be refused too) is ErrBadMessage, never a panic or a crash; with the
+// decoder's own overheads, a message costs its receiver at most about 64
+// times its size, which a fuzzer checks.
 //
 // # Synchronisation
 //

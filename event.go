@@ -99,7 +99,7 @@ func (e *Event) Close() error { return e.core().obj.Close() }
 
 // MarshalBinary lets Start carry e into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (e *Event) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, e.core().obj) }
+func (e *Event) MarshalBinary() ([]byte, error) { return marshalSyncObj(e.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (e *Event) UnmarshalBinary(b []byte) error {

@@ -177,7 +177,11 @@ func TestQueueLocal(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(t0), 100*time.Millisecond)
 
 	assert.ErrorIs(t, q.Put(func() {}), mp.ErrBadMessage)
-	assert.ErrorIs(t, q.Put(nil), mp.ErrBadMessage)
+	// nil crosses as nil, and replaces what the variable held.
+	require.NoError(t, q.Put(nil))
+	it = item{5, "five"}
+	require.NoError(t, q.Get(&it))
+	assert.Equal(t, item{}, it)
 }
 
 func TestQueueBounded(t *testing.T) {

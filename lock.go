@@ -191,7 +191,7 @@ func (l *Lock) Close() error { return l.core().obj.Close() }
 
 // MarshalBinary lets Start carry l into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (l *Lock) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, l.core().obj) }
+func (l *Lock) MarshalBinary() ([]byte, error) { return marshalSyncObj(l.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (l *Lock) UnmarshalBinary(b []byte) error {
@@ -245,7 +245,7 @@ func (l *RLock) Close() error { return l.core().obj.Close() }
 
 // MarshalBinary lets Start carry l into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (l *RLock) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, l.core().obj) }
+func (l *RLock) MarshalBinary() ([]byte, error) { return marshalSyncObj(l.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (l *RLock) UnmarshalBinary(b []byte) error {

@@ -176,7 +176,7 @@ func speak() {
 type greeter struct {
 	Greeting string
 	Times    int
-	hidden   int
+	hidden   int `mp:"-"` // left behind: zero in the child
 }
 
 func (g *greeter) Run() error {

@@ -130,7 +130,7 @@ func (s *Semaphore) Close() error { return s.core().obj.Close() }
 
 // MarshalBinary lets Start carry s into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (s *Semaphore) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, s.core().obj) }
+func (s *Semaphore) MarshalBinary() ([]byte, error) { return marshalSyncObj(s.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (s *Semaphore) UnmarshalBinary(b []byte) error {

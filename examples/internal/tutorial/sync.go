@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-mp/mp"
 )
@@ -136,18 +137,20 @@ func stopByEvent(cfg SyncConfig) error {
 	return nil
 }
 
-// workUntilStopped works in rounds until stop is set.
+// workUntilStopped works in rounds until stop is set: a round's work is a
+// wait for the event of up to 5 ms, which ends at once when it is set (a
+// worker that checked in a tight loop would take a CPU from the others).
 func workUntilStopped(stop *mp.Event, running *mp.Semaphore) error {
 	rounds := 0
 	for {
-		set, err := stop.WaitTimeout(0)
+		set, err := stop.WaitTimeout(5 * time.Millisecond)
 		if err != nil {
 			return err
 		}
 		if set {
 			break
 		}
-		rounds++ // a round of work
+		rounds++
 		if rounds == 1 {
 			if err := running.Release(); err != nil {
 				return err

@@ -233,4 +233,3 @@ func TestNamespace(t *testing.T) {
 	assert.ErrorIs(t, err, managers.ErrKeyNotFound)
 	assert.ErrorIs(t, n.Delete("job"), managers.ErrKeyNotFound)
 }
-

@@ -313,8 +313,9 @@ func (c *client) doContext(ctx context.Context, q *request, what string) (*respo
 		<-cancelled
 	}
 	c.put(conn, err)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil, ctx.Err()
+	if err != nil && ctx.Err() != nil {
+		// The wait was cancelled, or ended otherwise as ctx did.
+		return nil, fmt.Errorf("%w (%w)", ctx.Err(), c.callError(err, what))
 	}
 	return resp, c.callError(err, what)
 }

@@ -154,8 +154,8 @@ const (
 	codeEmpty
 	codeFull
 	codeTaskDone
+	codeArgs // before codeBadMessage: argument errors wrap both
 	codeBadMessage
-	codeArgs
 	codeManagerGone
 	codeCanceled
 	codeRemote // a *RemoteError

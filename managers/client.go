@@ -48,7 +48,7 @@ type client struct {
 // process (the session then holds it until it ends).
 type heldObj struct {
 	local    int
-	exported bool
+	exported int
 }
 
 func newClient(family, address string, key []byte) *client {
@@ -378,7 +378,7 @@ func (c *client) release(id, gen uint64) {
 	if h == nil || gen != c.gen.Load() {
 		return
 	}
-	if h.local--; h.local <= 0 && !h.exported {
+	if h.local--; h.local <= 0 && h.exported <= 0 {
 		delete(c.held, id)
 		c.releases = append(c.releases, id)
 	}
@@ -393,8 +393,34 @@ func (c *client) export(id, gen uint64) bool {
 	if h == nil || gen != c.gen.Load() {
 		return false
 	}
-	h.exported = true
+	h.exported++
 	return true
+}
+
+// stored undoes the exports of the proxies that values sent to a
+// built-in object of the server hold: the server keeps what it stores
+// alive itself (see Server.store), and the values never cross into
+// another process. (A registered type's method gets its arguments
+// decoded: a proxy among them is one more proxy, in the server's
+// process, which holds its object itself.)
+func (c *client) stored(typeid string, vals [][]byte) {
+	if builtins[typeid] == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range vals {
+		for _, id := range proxiesIn(v, c.nonce) {
+			h := c.held[id]
+			if h == nil || h.exported <= 0 {
+				continue
+			}
+			if h.exported--; h.local <= 0 && h.exported <= 0 {
+				delete(c.held, id)
+				c.releases = append(c.releases, id)
+			}
+		}
+	}
 }
 
 // close ends the session and closes every connection: calls in progress

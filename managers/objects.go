@@ -159,16 +159,23 @@ func waitUntil(c *call, mu *sync.Mutex, sig *signal, timeout time.Duration, read
 			mu.Lock()
 		case <-expired:
 			mu.Lock()
-			return ready(), nil
+			return ready() && !c.peerGone(), nil
 		case <-ctx.Done():
 			mu.Lock()
-			return false, fmt.Errorf("mp: the call was cancelled: %w", context.Canceled)
+			return false, errCancelled
 		}
 		if ready() {
+			// The caller may have gone while it waited, before the
+			// watch saw it: it must not take what it cannot receive.
+			if c.peerGone() {
+				return false, errCancelled
+			}
 			return true, nil
 		}
 	}
 }
+
+var errCancelled = fmt.Errorf("mp: the call was cancelled: %w", context.Canceled)
 
 // timeoutArg is how a proxy sends a timeout: negative waits for ever.
 func timeoutArg(d time.Duration) int64 { return int64(max(d, 0)) }

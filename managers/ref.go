@@ -54,6 +54,7 @@ func create(m *Manager, typeid, name string, ints []int64, vals ...[]byte) (*ref
 		return nil, err
 	}
 	resp, err := c.do(&request{op: opCreate, name: typeid, ints: ints, vals: append([][]byte{[]byte(name)}, vals...)}, "creating a "+typeid)
+	c.stored(typeid, vals)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,9 @@ func (r *ref) call(method string, ints []int64, vals ...[]byte) (*response, erro
 	if err != nil {
 		return nil, err
 	}
-	return c.do(&request{op: opCall, id: r.id, name: method, ints: ints, vals: vals}, r.typeid+"."+method)
+	resp, err := c.do(&request{op: opCall, id: r.id, name: method, ints: ints, vals: vals}, r.typeid+"."+method)
+	c.stored(r.typeid, vals)
+	return resp, err
 }
 
 // callContext is call for a method that may wait: ctx ending cancels the
@@ -131,7 +134,9 @@ func (r *ref) callContext(ctx context.Context, method string, ints []int64, vals
 	if err != nil {
 		return nil, err
 	}
-	return c.doContext(ctx, &request{op: opCall, id: r.id, name: method, ints: ints, vals: vals}, r.typeid+"."+method)
+	resp, err := c.doContext(ctx, &request{op: opCall, id: r.id, name: method, ints: ints, vals: vals}, r.typeid+"."+method)
+	c.stored(r.typeid, vals)
+	return resp, err
 }
 
 // close lets r's hold go: the object lives on while another proxy, here or

@@ -330,7 +330,11 @@ func (s *Server) cascade(gone []*served) {
 var proxyMagic = []byte("\xffmp\x00proxy\x01")
 
 // namedIn returns the IDs of this server's objects whose proxies v holds.
-func (s *Server) namedIn(v []byte) []uint64 {
+func (s *Server) namedIn(v []byte) []uint64 { return proxiesIn(v, s.nonce) }
+
+// proxiesIn returns the IDs of the objects of the server nonce whose
+// proxies v holds.
+func proxiesIn(v []byte, nonce uint64) []uint64 {
 	var ids []uint64
 	for {
 		i := bytes.Index(v, proxyMagic)
@@ -344,8 +348,8 @@ func (s *Server) namedIn(v []byte) []uint64 {
 		if r.Bool() {
 			r.Bytes() // key
 		}
-		nonce, id := r.Uint(), r.Uint()
-		if r.Err == nil && nonce == s.nonce {
+		n, id := r.Uint(), r.Uint()
+		if r.Err == nil && n == nonce {
 			ids = append(ids, id)
 		}
 	}
@@ -639,6 +643,17 @@ func (c *call) context() context.Context {
 		c.srv.mu.Unlock()
 	}
 	return c.ctx
+}
+
+// peerGone reports whether the caller has gone: its connection has ended
+// (or has something to read, which a caller that waits for its reply
+// sends only by ending), or its call was cancelled.
+func (c *call) peerGone() bool {
+	if c.ctx != nil && c.ctx.Err() != nil {
+		return true
+	}
+	ok, err := c.conn.Poll(0)
+	return ok || err != nil
 }
 
 // finish ends the watch that context began, and lets go of what the

@@ -115,7 +115,7 @@ func init() {
 	managers.Register("Counter", NewCounter)
 	managers.Register("shared", sharedCounter)
 	managers.RegisterFunc(appendWord, explode)
-	targets = append(targets, childCounter)
+	targets = append(targets, childCounter, childTyped, childBad)
 }
 
 func TestMyManager(t *testing.T) {
@@ -219,6 +219,38 @@ func TestRegisteredIdentity(t *testing.T) {
 	d := must[*managers.Proxy](t)(managers.New(m, "Counter", 0))
 	assert.Equal(t, 1, must[int](t)(managers.Call[int](c, "Add", 1)))
 	assert.Equal(t, 1, must[int](t)(managers.Call[int](d, "Add", 1)))
+}
+
+// CounterProxy is a typed proxy, as the Proxy documentation shows.
+type CounterProxy struct{ managers.Proxy }
+
+func (c CounterProxy) Add(n int) (int, error) { return managers.Call[int](&c.Proxy, "Add", n) }
+
+// BadProxy embeds a *Proxy, which cannot be decoded into.
+type BadProxy struct{ *managers.Proxy }
+
+func childTyped(c CounterProxy) error {
+	_, err := c.Add(1)
+	return err
+}
+
+func childBad(BadProxy) error { return nil }
+
+// TestTypedProxyCrosses: a typed proxy crosses into children; one that
+// embeds a *Proxy is refused with a message that says what to do.
+func TestTypedProxyCrosses(t *testing.T) {
+	t.Parallel()
+	m := newManager(t)
+	p := must[*managers.Proxy](t)(managers.New(m, "Counter", 0))
+	forEachMethod(t, func(t *testing.T, method mp.StartMethod) {
+		run(t, method, childTyped, CounterProxy{*p})
+	})
+	t.Cleanup(func() {
+		assert.Equal(t, 2, must[int](t)(CounterProxy{*p}.Add(0)))
+		bad := mp.NewProcess(childBad, BadProxy{p})
+		start(t, bad)
+		assert.ErrorContains(t, bad.Join(), "must embed managers.Proxy, not *managers.Proxy")
+	})
 }
 
 func childCounter(c *managers.Proxy, n int) error {

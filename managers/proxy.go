@@ -15,9 +15,16 @@ import (
 // values do; Call[R] is the typed form. A typed proxy is a small struct
 // around it, as Python's custom proxy types are:
 //
-//	type CounterProxy struct{ *managers.Proxy }
+//	type CounterProxy struct{ managers.Proxy }
 //
-//	func (c CounterProxy) Add(n int) (int, error) { return managers.Call[int](c.Proxy, "Add", n) }
+//	func (c CounterProxy) Add(n int) (int, error) { return managers.Call[int](&c.Proxy, "Add", n) }
+//
+//	p, err := managers.New(m, "Counter", 0)
+//	c := CounterProxy{*p}
+//
+// Embed the Proxy, not a *Proxy: the struct then crosses into children
+// too, as a decoded CounterProxy has a Proxy to decode into. Copies of a
+// Proxy share its hold of the object.
 //
 // A Proxy is safe for concurrent use, and crosses into a child process as
 // an argument of a Process (or in a message), as a Dict does.
@@ -119,6 +126,9 @@ func (p *Proxy) MarshalBinary() ([]byte, error) { return p.r.marshal() }
 
 // UnmarshalBinary is MarshalBinary's inverse.
 func (p *Proxy) UnmarshalBinary(b []byte) error {
+	if p == nil {
+		return fmt.Errorf("%w: decoding into a nil *Proxy: a typed proxy must embed managers.Proxy, not *managers.Proxy", mp.ErrBadMessage)
+	}
 	r, err := unmarshalRef(b, "")
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 // Command tour walks through the Python multiprocessing tutorial with mp,
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
-// main guard, the process object's methods, and queues and pipes. Each step says in a line or
+// main guard, the process object's methods, queues and pipes, and managers. Each step says in a line or
 // two what it shows, then runs the same code as the example of that name
 // under examples/, with shorter sleeps. It takes a few seconds.
 //
@@ -90,6 +90,13 @@ var steps = []step{
 		"Processes share no memory, so they talk: producers put jobs on an mp.Queue and a consumer process\n" +
 			"gets them, each producer's in order; then the parent and a child play ping-pong over an mp.Pipe.",
 		func() error { return tutorial.IPC(tutorial.IPCConfig{Producers: 2, Items: 100, Rounds: 3}) },
+	},
+	{
+		"Managers: shared objects",
+		"A manager is a process that holds objects (a dict, a list, a queue, your own types) for others,\n" +
+			"which use them through proxies, even from another host. d[k] += 1 through a proxy loses updates;\n" +
+			"Dict.Add is atomic, in the manager.",
+		func() error { return tutorial.Manager(tutorial.ManagerConfig{Workers: 4, Increments: 100}) },
 	},
 }
 

@@ -265,4 +265,3 @@ func pyRepr(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-

@@ -18,28 +18,9 @@ import (
 	"github.com/go-mp/mp/managers"
 )
 
-// soakEnv, set to a duration (MP_SOAK=10m), makes TestAbuse and
+// MP_SOAK=duration (conntest.SoakEnv) makes TestAbuse and
 // TestAtomicIncrements play rounds until that much time has passed:
 // go test -run 'Abuse|Atomic' -timeout 0 ./managers.
-const soakEnv = "MP_SOAK"
-
-// soak plays round n times, or with MP_SOAK set, until that much time has
-// passed; it stops at the first failure.
-func soak(t *testing.T, n int, round func(uint64)) {
-	t.Helper()
-	until := time.Time{}
-	if s := os.Getenv(soakEnv); s != "" {
-		d, err := time.ParseDuration(s)
-		require.NoError(t, err, "%s", soakEnv)
-		n, until = 1<<30, time.Now().Add(d)
-	}
-	for i := range n {
-		if t.Failed() || (!until.IsZero() && time.Now().After(until)) {
-			return
-		}
-		round(uint64(i))
-	}
-}
 
 func init() { targets = append(targets, abuser, childIncrements) }
 
@@ -112,7 +93,7 @@ func abuser(d *managers.Dict[string, []byte], m *managers.Manager, seed uint64, 
 // and once the children are gone, the objects only they held are gone.
 func TestAbuse(t *testing.T) {
 	kills := 0
-	soak(t, 1, func(round uint64) { kills += abuseRound(t, round) })
+	conntest.Soak(t, 1, func(round uint64) { kills += abuseRound(t, round) })
 	t.Logf("%d children killed", kills)
 }
 
@@ -240,12 +221,12 @@ func TestAtomicIncrements(t *testing.T) {
 	m := newManager(t)
 	n := 300
 	switch {
-	case os.Getenv(soakEnv) != "":
+	case os.Getenv(conntest.SoakEnv) != "":
 		n = 10_000
 	case underWine():
 		n = 50 // a round trip over Wine's loopback TCP takes a few milliseconds
 	}
-	soak(t, 1, func(round uint64) {
+	conntest.Soak(t, 1, func(round uint64) {
 		for _, how := range []string{"Add", "Modify", "Lock"} {
 			d := must[*managers.Dict[string, int]](t)(managers.NewDict[string, int](m))
 			l := must[*managers.Lock](t)(managers.NewLock(m))

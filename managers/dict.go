@@ -1,6 +1,7 @@
 package managers
 
 import (
+	"context"
 	"fmt"
 	"iter"
 	"sync"
@@ -38,11 +39,7 @@ func NewDict[K comparable, V any](m *Manager, opts ...CreateOption) (*Dict[K, V]
 
 // Set sets the value of key: d[key] = v.
 func (d *Dict[K, V]) Set(key K, v V) error {
-	k, err := encode(key)
-	if err != nil {
-		return err
-	}
-	val, err := encode(v)
+	k, val, err := encodeKey(key, v)
 	if err != nil {
 		return err
 	}
@@ -117,20 +114,12 @@ func (d *Dict[K, V]) Pop(key K) (V, error) {
 }
 
 func (d *Dict[K, V]) getOne(method string, key K) (V, error) {
-	var zero V
 	k, err := encode(key)
 	if err != nil {
+		var zero V
 		return zero, err
 	}
-	resp, err := d.r.call(method, nil, k)
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[V](b)
+	return callOne[V](context.Background(), d.r, method, nil, k)
 }
 
 // PopItem removes the key set last and returns it and its value, as
@@ -158,24 +147,11 @@ func (d *Dict[K, V]) PopItem() (K, V, error) {
 // SetDefault returns the value of key, setting it to def first if d lacks
 // key: Python's setdefault, in one atomic step.
 func (d *Dict[K, V]) SetDefault(key K, def V) (V, error) {
-	var zero V
-	k, err := encode(key)
+	k, val, err := encodeKey(key, def)
 	if err != nil {
-		return zero, err
+		return def, err
 	}
-	val, err := encode(def)
-	if err != nil {
-		return zero, err
-	}
-	resp, err := d.r.call("setdefault", nil, k, val)
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[V](b)
+	return callOne[V](context.Background(), d.r, "setdefault", nil, k, val)
 }
 
 // Update sets the keys of m to their values in one atomic step: Python's
@@ -295,23 +271,11 @@ func (d *Dict[K, V]) Add(key K, delta V) (V, error) {
 	if !ok {
 		return zero, fmt.Errorf("%w: Add on a Dict of %T", ErrNotNumber, zero)
 	}
-	k, err := encode(key)
+	k, dv, err := encodeKey(key, delta)
 	if err != nil {
 		return zero, err
 	}
-	dv, err := encode(delta)
-	if err != nil {
-		return zero, err
-	}
-	resp, err := d.r.call("add", []int64{kind, bits}, k, dv)
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[V](b)
+	return callOne[V](context.Background(), d.r, "add", []int64{kind, bits}, k, dv)
 }
 
 // Modify sets the value of key to fn(old, found), where old is its value
@@ -331,15 +295,7 @@ func (d *Dict[K, V]) Modify(key K, fn func(old V, found bool) V) (V, error) {
 	if err != nil {
 		return zero, err
 	}
-	resp, err := d.r.call("modify", nil, k, []byte(name))
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[V](b)
+	return callOne[V](context.Background(), d.r, "modify", nil, k, []byte(name))
 }
 
 // Close lets go of the dict: the server keeps it while another proxy, in

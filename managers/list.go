@@ -2,6 +2,7 @@ package managers
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"slices"
 	"sync"
@@ -73,17 +74,8 @@ func (l *List[T]) Insert(i int, v T) error {
 // pop().
 func (l *List[T]) Pop(i int) (T, error) { return l.one("pop", []int64{int64(i)}) }
 
-func (l *List[T]) one(method string, ints []int64, vals ...[]byte) (T, error) {
-	var zero T
-	resp, err := l.r.call(method, ints, vals...)
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[T](b)
+func (l *List[T]) one(method string, ints []int64) (T, error) {
+	return callOne[T](context.Background(), l.r, method, ints)
 }
 
 // Len returns the length of the list: len(l).

@@ -193,6 +193,31 @@ func decodeAs[T any](b []byte) (T, error) {
 	return v, err
 }
 
+// callOne calls method of r's object and decodes the one value of its
+// reply as a T.
+func callOne[T any](ctx context.Context, r *ref, method string, ints []int64, vals ...[]byte) (T, error) {
+	var zero T
+	resp, err := r.callContext(ctx, method, ints, vals...)
+	if err != nil {
+		return zero, err
+	}
+	b, err := oneVal(resp)
+	if err != nil {
+		return zero, err
+	}
+	return decodeAs[T](b)
+}
+
+// encodeKey encodes a key and a value for a call.
+func encodeKey[K, V any](key K, v V) ([]byte, []byte, error) {
+	k, err := encode(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := encode(v)
+	return k, b, err
+}
+
 // oneVal checks that a reply carries exactly one value.
 func oneVal(resp *response) ([]byte, error) {
 	if len(resp.vals) != 1 {

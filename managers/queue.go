@@ -69,16 +69,7 @@ func (q *Queue[T]) GetTimeout(d time.Duration) (T, error) {
 func (q *Queue[T]) GetContext(ctx context.Context) (T, error) { return q.get(ctx, forever) }
 
 func (q *Queue[T]) get(ctx context.Context, timeout int64) (T, error) {
-	var zero T
-	resp, err := q.r.callContext(ctx, "get", []int64{timeout})
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[T](b)
+	return callOne[T](ctx, q.r, "get", []int64{timeout})
 }
 
 // Qsize returns the number of items in the queue.

@@ -2,6 +2,7 @@ package managers
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sync"
 )
@@ -56,11 +57,7 @@ func (v *Value[T]) Swap(x T) (T, error) {
 // (a value that holds a map may not equal itself), and reports whether it
 // did.
 func (v *Value[T]) CompareAndSwap(old, new T) (bool, error) {
-	o, err := encode(old)
-	if err != nil {
-		return false, err
-	}
-	n, err := encode(new)
+	o, n, err := encodeKey(old, new)
 	if err != nil {
 		return false, err
 	}
@@ -89,16 +86,7 @@ func (v *Value[T]) Add(delta T) (T, error) {
 }
 
 func (v *Value[T]) one(method string, ints []int64, vals ...[]byte) (T, error) {
-	var zero T
-	resp, err := v.r.call(method, ints, vals...)
-	if err != nil {
-		return zero, err
-	}
-	b, err := oneVal(resp)
-	if err != nil {
-		return zero, err
-	}
-	return decodeAs[T](b)
+	return callOne[T](context.Background(), v.r, method, ints, vals...)
 }
 
 // Close lets go of the value; see Dict.Close.

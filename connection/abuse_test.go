@@ -19,7 +19,6 @@ import (
 
 func init() { targets = append(targets, chatter) }
 
-
 // chatter connects and sends n messages of random sizes (0 bytes to 1 MiB,
 // many above a socket's buffer), checking that each comes back whole; a
 // message that comes back different makes it fail.
@@ -69,7 +68,6 @@ func TestListenerAbuse(t *testing.T) {
 	conntest.Soak(t, 1, func(round uint64) { kills += abuseRound(t, round) })
 	t.Logf("%d children killed", kills)
 }
-
 
 func abuseRound(t *testing.T, round uint64) (kills int) {
 	const children, messages, silent, garbage = 8, 30, 50, 5

@@ -199,6 +199,9 @@ func (c *client) dial(id [16]byte, primary bool) (*mp.Conn, uint64, error) {
 // connection wraps ErrManagerGone.
 func roundTrip(conn *mp.Conn, req []byte) (*response, error) {
 	if err := conn.SendBytes(req); err != nil {
+		if errors.Is(err, mp.ErrMessageTooLarge) {
+			return nil, err // refused before a byte was sent
+		}
 		return nil, &connError{err}
 	}
 	b, err := conn.RecvBytes()

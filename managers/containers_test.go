@@ -233,3 +233,23 @@ func TestNamespace(t *testing.T) {
 	assert.ErrorIs(t, err, managers.ErrKeyNotFound)
 	assert.ErrorIs(t, n.Delete("job"), managers.ErrKeyNotFound)
 }
+
+// TestReplyTooLarge: a reply over the connection's maximum (Items of a
+// dict of more than 64 MiB) is an error wrapping mp.ErrMessageTooLarge,
+// and the connection, and the session, go on.
+func TestReplyTooLarge(t *testing.T) {
+	if underWine() {
+		t.Skip("200 MB of messages take minutes under Wine; the native run covers it")
+	}
+	m := newManager(t)
+	d := must[*managers.Dict[int, []byte]](t)(managers.NewDict[int, []byte](m))
+	big := make([]byte, mp.DefaultMaxMessage/2+1)
+	require.NoError(t, d.Set(1, big))
+	require.NoError(t, d.Set(2, big))
+	_, err := d.Values()
+	assert.ErrorIs(t, err, mp.ErrMessageTooLarge)
+	assert.ErrorIs(t, d.Set(3, make([]byte, mp.DefaultMaxMessage)), mp.ErrMessageTooLarge, "refused before it is sent")
+	require.NoError(t, d.Delete(2))
+	assert.Equal(t, 1, must[int](t)(d.Len()))
+	assert.Len(t, must[[]byte](t)(d.Get(1)), len(big))
+}

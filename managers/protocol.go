@@ -158,6 +158,7 @@ const (
 	codeBadMessage
 	codeManagerGone
 	codeCanceled
+	codeTooLarge
 	codeRemote // a *RemoteError
 	codeCount
 )
@@ -181,6 +182,7 @@ var sentinels = [codeCount]error{
 	codeArgs:            mp.ErrArgs,
 	codeManagerGone:     ErrManagerGone,
 	codeCanceled:        context.Canceled,
+	codeTooLarge:        mp.ErrMessageTooLarge,
 }
 
 // codeOf returns the code of an error the server made.

@@ -231,7 +231,15 @@ func (s *Server) serveConn(c *mp.Conn) {
 		}
 		w.B = w.B[:0]
 		after := s.handle(c, sess, b, &w)
-		if c.SendBytes(w.B) != nil {
+		err = c.SendBytes(w.B)
+		if errors.Is(err, mp.ErrMessageTooLarge) {
+			// Nothing was sent: say why instead (Items of a huge dict).
+			n := len(w.B)
+			w.B = w.B[:0]
+			encodeError(&w, fmt.Errorf("%w: the reply of %d bytes exceeds the connection's maximum", mp.ErrMessageTooLarge, n))
+			err = c.SendBytes(w.B)
+		}
+		if err != nil {
 			return
 		}
 		if after != nil {

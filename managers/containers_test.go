@@ -238,6 +238,7 @@ func TestNamespace(t *testing.T) {
 // dict of more than 64 MiB) is an error wrapping mp.ErrMessageTooLarge,
 // and the connection, and the session, go on.
 func TestReplyTooLarge(t *testing.T) {
+	t.Parallel()
 	if underWine() {
 		t.Skip("200 MB of messages take minutes under Wine; the native run covers it")
 	}

@@ -137,12 +137,13 @@ func (c *child) run() {
 	c.finish(c.invoke())
 }
 
-// finish ends the child once its target is done: what the target put on
-// queues must reach their pipes, or the parent, and its own children are
-// joined, before the process exits with code and sends rep.
+// finish ends the child once its target is done. Its own children are
+// joined first: what they hand over at exit joins this process's backlogs,
+// or is passed up. Then what the target put on queues must reach them, or
+// the parent (in rep), before the process exits with code and sends rep.
 func (c *child) finish(code int, rep *bootstrap.Report) {
-	rep.Spills = flushQueues()
 	Shutdown()
+	rep.Spills, rep.Lost = flushQueues()
 	c.exit(code, rep)
 }
 

@@ -84,25 +84,39 @@
 // of a Runner, or a Fork global, however deep inside them (behind
 // pointers, in exported fields, slices, maps and interfaces), under either
 // start method, and the child may pass it on. Start finds them and passes
-// their files after the bootstrap: on Unix over the boot channel, a
-// Unix-domain socket (SCM_RIGHTS), so that os/exec never switches them to
-// blocking mode for every process that shares them; on Windows by
-// duplicating the handles into the child. A Conn or queue sent any other
+// their files (a Conn's pipe ends, a queue's shared memory) after the
+// bootstrap: on Unix over the boot channel, a Unix-domain socket
+// (SCM_RIGHTS), so that os/exec never switches them to blocking mode for
+// every process that shares them; on Windows by duplicating the handles
+// into the child. A Conn or queue sent any other
 // way (on a Conn, say) decodes only in a process that holds it, as a value
 // sharing the same files; elsewhere decoding fails with ErrNotPassable.
 //
-// A queue is Python's design: a pipe, a lock each for its readers and
-// writers, and a goroutine in each producing process (the feeder) that
-// writes what Put left, in batches. The locks and the counters behind
-// Qsize live in a page of memory the processes share, so an uncontended
-// lock is one atomic operation; waiting is done on a pipe. A reader reads
-// a message and the next one's header in one read, and leaves the header
-// in the shared page for the next reader. When a child exits, what its
-// feeders cannot write to a full pipe (no one reads: its parent is
-// joining it, say) goes to its parent, which puts it on the queue before
-// Join returns: Python's child would wait for its feeder for ever
-// (bpo-29797). On Windows, where a write to an anonymous pipe cannot be
-// interrupted, the child still waits.
+// A queue is a ring of bytes in memory that every process holding it maps
+// (memfd_create on Linux, a paging-file section on Windows), guarded by a
+// lock that records its holder's process identity (PID and start time, so
+// a reused PID cannot pass for it). Put copies an item into free space and
+// then commits the new tail and the counts in one journaled step; Get
+// copies one out and commits the new head. Whoever dies, at whatever
+// instant (SIGKILL included), the others go on: a waiter checks a holder's
+// life every 100 ms and takes a dead one's lock over, finishing its
+// journaled step if it had begun it, so no item is ever torn, interleaved
+// or duplicated. An item larger than a quarter of the ring streams through
+// it while its reader copies it out; a dead writer's item is dropped, a
+// dead reader's is drained by the next. What a dead process loses is what
+// it held: the items it had put and not yet written, or the one it was
+// reading; Qsize, a bounded queue's capacity and JoinableQueue's count
+// come back once its death is noticed.
+//
+// As in Python, Put does not wait for room (a bounded queue waits for a
+// place): an item that does not fit goes to this process's backlog, which
+// a goroutine (the feeder) writes in order as room appears. When a child
+// exits, its children have been joined, and its feeders have written what
+// readers took, the rest goes to its parent inside its exit report, and
+// the parent puts it on the queue before Join returns: Python's child would
+// wait for its feeder for ever (bpo-29797). A parent that no longer holds
+// the queue passes such items up to its own parent; if they reach no
+// holder, Join's error says how many were lost ([ErrItemsLost]).
 //
 // A frame on a pipe or connection is a 4-byte length and the message.
 // A frame over the maximum ([DefaultMaxMessage], 64 MiB, unless
@@ -224,8 +238,12 @@
 // ps(1) on macOS and the BSDs; Windows reports none, so a live child there
 // is StateRunning.
 //
-// Anonymous pipes on Windows have no read deadlines, so a timed Get, Poll
-// or lock wait there looks at the pipe with PeekNamedPipe (and Poll of a
-// socket with WSAPoll), backing off up to 5 ms. A Listener on Windows uses
-// loopback TCP (Go has no named pipes, and Wine no AF_UNIX).
+// Anonymous pipes on Windows have no read deadlines, so a timed Recv or
+// Poll there looks at the pipe with PeekNamedPipe (and Poll of a socket
+// with WSAPoll), backing off up to 5 ms. A queue waits in the kernel on
+// Linux (futex); elsewhere it looks at the shared memory, backing off from
+// 50 µs to 1 ms. On macOS and the BSDs a queue's memory is a temporary
+// file removed at once, and a process's identity is read with sysctl;
+// both are only cross-compiled here. A Listener on Windows uses loopback
+// TCP (Go has no named pipes, and Wine no AF_UNIX).
 package mp

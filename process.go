@@ -396,10 +396,11 @@ func (p *Process) wait(child *launch.Child) {
 	reportR.Close()
 	child.Boot.Close() // the lifeline
 	started, rep, crash := report.started, report.rep, report.crash
-	if rep != nil && len(rep.Spills) > 0 {
+	lost := 0
+	if rep != nil && (len(rep.Spills) > 0 || rep.Lost > 0) {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
-		adoptSpills(rep.Spills)
+		lost = adoptSpills(rep)
 	}
 
 	code := launch.ExitCode(ps)
@@ -408,6 +409,11 @@ func (p *Process) wait(child *launch.Child) {
 		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, werr)
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
+	}
+	if lost > 0 {
+		lerr := fmt.Errorf("mp: %s (pid %d): %d queue items it put could not be handed to a process holding the queue: %w",
+			p.Name, p.pid, lost, ErrItemsLost)
+		err = errors.Join(err, lerr)
 	}
 	p.mu.Lock()
 	p.code, p.err = code, err

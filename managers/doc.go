@@ -40,14 +40,16 @@
 // # Lifetime
 //
 // The server keeps an object while something holds it: a proxy in some
-// process (a process's proxies of an object hold it through their
-// session, until they are closed or collected, or the process ends), a
-// value stored in another of the server's objects that holds its proxy (a
-// dict of lists), or its name (see Name: a named object lives as long as
-// the server). A proxy that was encoded to cross into another process
-// holds its object until the encoding process ends, so that the decoding
-// process finds it. A proxy whose object is gone fails with
-// ErrObjectGone.
+// process (a process's proxies of an object hold it through its session,
+// until they are closed or collected, or the process ends), a value stored
+// in another of the server's objects that holds its proxy (a dict of
+// lists, a queue of dicts: the server finds the proxies in what it
+// stores), or its name (see Name: a named object lives as long as the
+// server). A proxy encoded to cross into another process some other way (as
+// an argument of a Process, or over an mp.Queue or a Conn) holds its
+// object until the encoding process ends, so that the decoding process
+// finds it even if the sender closed its own proxy meanwhile. A proxy
+// whose object is gone fails with ErrObjectGone.
 //
 // When a process ends, however it ends, its session ends with its
 // connections: the server lets go of what the process held, a Lock it held
@@ -62,8 +64,8 @@
 // waits for a server that is gone. (The Manager that NewManager returned
 // also watches the server's process, for an OS that keeps a dead
 // process's sockets open, as Wine can.) Against a server on another host,
-// a silent network failure is noticed by TCP keep-alives, as Go's dialer
-// sets them (15 s probes).
+// a silent network failure is noticed when Go's TCP keep-alive probes
+// (every 15 s) go unanswered.
 //
 // # Differences from Python
 //

@@ -9,10 +9,12 @@ method:
   ready until all are done; once with a multiprocessing.Lock (shared
   memory) and once with a manager's Lock.
 
-Prints one line: "python-dict-pairs/s N increments/s M manager-lock-increments/s L".
-By hand:
+Prints one line: "python-dict-pairs/s N increments/s M manager-lock-increments/s L",
+or only the figures of one mode. By hand:
 
     python3 bench/pymanager.py [pairs] [increments-per-process]
+    python3 bench/pymanager.py dict PAIRS
+    python3 bench/pymanager.py incr INCREMENTS-PER-PROCESS
 """
 import multiprocessing as mp
 import sys
@@ -53,20 +55,30 @@ def increments(m, lock, procs, n):
     return procs * n / dt
 
 
+def dict_rate(m, n):
+    d, out = m.dict(), mp.Queue()
+    p = mp.Process(target=pairs, args=(d, n, out))
+    p.start()
+    dt = out.get()
+    p.join()
+    return n / dt
+
+
 def main():
-    npairs = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    nincr = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    args = sys.argv[1:]
+    mode = args.pop(0) if args and args[0] in ("dict", "incr") else "both"
     mp.set_start_method("spawn")
+    figures = []
     with mp.Manager() as m:
-        d, out = m.dict(), mp.Queue()
-        p = mp.Process(target=pairs, args=(d, npairs, out))
-        p.start()
-        dt = out.get()
-        p.join()
-        dict_rate = npairs / dt
-        mplock = increments(m, mp.Lock(), 8, nincr)
-        mgrlock = increments(m, m.Lock(), 8, nincr)
-    print(f"python-dict-pairs/s {dict_rate:.0f} increments/s {mplock:.0f} manager-lock-increments/s {mgrlock:.0f}")
+        if mode in ("dict", "both"):
+            n = int(args.pop(0)) if args else 20_000
+            figures.append(f"python-dict-pairs/s {dict_rate(m, n):.0f}")
+        if mode in ("incr", "both"):
+            n = int(args.pop(0)) if args else 10_000
+            mplock = increments(m, mp.Lock(), 8, n)
+            mgrlock = increments(m, m.Lock(), 8, n)
+            figures.append(f"increments/s {mplock:.0f} manager-lock-increments/s {mgrlock:.0f}")
+    print(" ".join(figures))
 
 
 if __name__ == "__main__":

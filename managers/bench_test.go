@@ -2,7 +2,6 @@ package managers_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,23 +46,28 @@ func benchPairs(d *managers.Dict[string, int], n int, out *mp.Conn) error {
 }
 
 // BenchmarkManagerDict: Set+Get round trips on a manager's dict from a
-// child, per pair; Python's manager dict proxy doing d[k] = i; d[k] from a
-// child in the same run.
+// child, per pair; before it, in the same invocation, Python's manager
+// dict proxy doing d[k] = i; d[k] from a child (5 000 pairs), so that each
+// ratio compares runs seconds apart on a noisy machine.
 func BenchmarkManagerDict(b *testing.B) {
+	b.StopTimer() // the timer counts the child, not Python's run, for b.N's sake
+	py := runPython(b, "dict", "5000")
 	m := newManager(b)
 	d := must[*managers.Dict[string, int]](b)(managers.NewDict[string, int](m))
 	in, out, err := mp.Pipe(false)
 	require.NoError(b, err)
 	defer in.Close()
+	b.StartTimer()
 	p := start(b, mp.NewProcess(benchPairs, d, b.N, out))
 	require.NoError(b, out.Close())
 	var took time.Duration
 	require.NoError(b, in.Recv(&took))
 	require.NoError(b, p.Join())
+	b.StopTimer()
 	ours := float64(b.N) / took.Seconds()
 	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "ns/pair")
 	b.ReportMetric(ours, "pairs/s")
-	if py := pythonFigures(b); py != nil {
+	if py != nil {
 		b.ReportMetric(py["python-dict-pairs/s"], "python-pairs/s")
 		b.ReportMetric(ours/py["python-dict-pairs/s"], "x-python")
 	}
@@ -134,50 +138,55 @@ func BenchmarkManagerIncrements(b *testing.B) {
 	}
 	ours := float64(procs*n*b.N) / total.Seconds()
 	b.ReportMetric(ours, "increments/s")
-	if py := pythonFigures(b); py != nil {
+	if py := pythonIncrements(b); py != nil {
 		b.ReportMetric(py["increments/s"], "python-increments/s")
 		b.ReportMetric(py["manager-lock-increments/s"], "python-manager-lock-increments/s")
 		b.ReportMetric(ours/py["increments/s"], "x-python")
 	}
 }
 
-// pythonFigures runs bench/pymanager.py once per test binary, or returns
-// nil without python3.
-func pythonFigures(b *testing.B) map[string]float64 {
+// pythonIncrements runs bench/pymanager.py's increments once per test
+// binary (it takes a minute or more: 80 000 increments at a few thousand a
+// second, twice), or returns nil without python3.
+func pythonIncrements(b *testing.B) map[string]float64 {
 	b.Helper()
-	python.once.Do(func() {
-		py, err := exec.LookPath("python3")
-		if err != nil {
-			python.err = "no python3"
-			return
-		}
-		script := filepath.Join("..", "bench", "pymanager.py")
-		var out bytes.Buffer
-		cmd := exec.Command(py, script, "20000", strconv.Itoa(incrementsPerProcess(b)))
-		cmd.Stdout, cmd.Stderr = &out, os.Stderr
-		if err := cmd.Run(); err != nil {
-			python.err = fmt.Sprintf("python3 %s: %v", script, err)
-			return
-		}
-		f := strings.Fields(out.String())
-		python.figures = map[string]float64{}
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i+1], 64)
-			if err != nil {
-				python.err = fmt.Sprintf("python3 %s said %q", script, out.String())
-				return
-			}
-			python.figures[f[i]] = v
-		}
+	incrementsOnce.Do(func() {
+		incrementsFigures = runPython(b, "incr", strconv.Itoa(incrementsPerProcess(b)))
 	})
-	if python.err != "" {
-		b.Log(python.err)
-	}
-	return python.figures
+	return incrementsFigures
 }
 
-var python struct {
-	once    sync.Once
-	figures map[string]float64
-	err     string
+var (
+	incrementsOnce    sync.Once
+	incrementsFigures map[string]float64
+)
+
+// runPython runs bench/pymanager.py with args and returns the figures it
+// prints, or nil without python3.
+func runPython(b *testing.B, args ...string) map[string]float64 {
+	b.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		b.Log("no python3: no Python figures")
+		return nil
+	}
+	script := filepath.Join("..", "bench", "pymanager.py")
+	var out bytes.Buffer
+	cmd := exec.Command(py, append([]string{script}, args...)...)
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		b.Logf("python3 %s: %v", script, err)
+		return nil
+	}
+	f := strings.Fields(out.String())
+	figures := map[string]float64{}
+	for i := 0; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i+1], 64)
+		if err != nil {
+			b.Logf("python3 %s said %q", script, out.String())
+			return nil
+		}
+		figures[f[i]] = v
+	}
+	return figures
 }

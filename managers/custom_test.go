@@ -121,6 +121,13 @@ func init() {
 func TestMyManager(t *testing.T) {
 	t.Parallel()
 	m := newManager(t)
+	t.Cleanup(func() {
+		// As CPython's test_mymanager: the process exits cleanly.
+		require.NoError(t, m.Shutdown())
+		code, exited := m.Process().ExitCode()
+		assert.True(t, exited)
+		assert.Equal(t, 0, code)
+	})
 	foo := must[*managers.Proxy](t)(managers.New(m, "Foo"))
 	bar := must[*managers.Proxy](t)(managers.New(m, "Bar"))
 	baz := must[*managers.Proxy](t)(managers.New(m, "baz"))

@@ -116,3 +116,53 @@ func killedRound(t *testing.T, m *managers.Manager, server *mp.Process, children
 	assert.ErrorIs(t, err, managers.ErrManagerGone)
 	assert.Less(t, time.Since(began), time.Second)
 }
+
+func init() { targets = append(targets, ownsManager) }
+
+// ownsManager starts a manager, says where it listens, and waits to be
+// killed.
+func ownsManager(out *mp.Conn) error {
+	m, err := managers.NewManager()
+	if err != nil {
+		return err
+	}
+	family, address := m.Address()
+	if err := out.Send([2]string{family, address}); err != nil {
+		return err
+	}
+	var never bool
+	return out.Recv(&never)
+}
+
+// TestManagerDiesWithParent: the manager's process is orphan-proof like
+// every child: when the process that started it is killed, it ends, and
+// its address refuses connections.
+func TestManagerDiesWithParent(t *testing.T) {
+	t.Parallel()
+	if underWine() {
+		t.Skip("Wine 8 keeps a killed process's sockets open (see TestServerKilled/remote), so the address would not refuse")
+	}
+	a, b, err := mp.Pipe(true)
+	require.NoError(t, err)
+	defer a.Close()
+	p := start(t, mp.NewProcess(ownsManager, b))
+	require.NoError(t, b.Close())
+	var where [2]string
+	require.NoError(t, a.Recv(&where))
+	m, err := managers.ConnectManager(where[0], where[1], nil)
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+
+	require.NoError(t, p.Kill())
+	_ = p.Join()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := managers.ConnectManager(where[0], where[1], nil)
+		if err != nil {
+			assert.ErrorIs(t, err, managers.ErrManagerGone)
+			return
+		}
+		require.NoError(t, m.Close())
+		require.True(t, time.Now().Before(deadline), "the manager outlived its parent by 10 s")
+	}
+}

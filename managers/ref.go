@@ -180,6 +180,12 @@ func (r *ref) marshal() ([]byte, error) {
 			break
 		}
 	}
+	return r.marshalEncoding()
+}
+
+// marshalEncoding writes r's encoding: the marker, the manager's address,
+// its key unless it is the process tree's, and the object.
+func (r *ref) marshalEncoding() ([]byte, error) {
 	w := &wire.Writer{}
 	w.Raw(proxyMagic)
 	w.String(r.family)

@@ -65,7 +65,11 @@ func (p *Proxy) TypeID() string { return p.r.typeid }
 
 // Methods returns the names of the methods that the object exposes,
 // sorted; nil for a decoded proxy that has made no call yet.
-func (p *Proxy) Methods() []string { return slices.Clone(p.r.methods) }
+func (p *Proxy) Methods() []string {
+	p.r.h.mu.Lock()
+	defer p.r.h.mu.Unlock()
+	return slices.Clone(p.r.methods)
+}
 
 // Call calls the object's method with args and discards its results. An
 // error the method returned, or its panic, is a *RemoteError; a method

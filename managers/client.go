@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 
@@ -173,7 +175,10 @@ func (c *client) takeReleases() []uint64 {
 func (c *client) dial(id [16]byte, primary bool) (*mp.Conn, uint64, error) {
 	conn, err := connection.Client(c.family, c.address, c.key)
 	if err != nil {
-		if errors.Is(err, mp.ErrAuth) {
+		var op *net.OpError
+		if errors.Is(err, mp.ErrAuth) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &op) {
+			// Refused: another key. (A handshake cut short by the
+			// connection's end is a server going away.)
 			return nil, 0, fmt.Errorf("mp: connecting to the manager at %s: %w", c.where(), err)
 		}
 		return nil, 0, fmt.Errorf("%w: connecting to it at %s: %w", ErrManagerGone, c.where(), err)

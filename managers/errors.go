@@ -83,6 +83,8 @@ type RemoteError struct {
 	cause error
 }
 
+// Error names the type id and method, and says what the method returned,
+// or that it panicked and with what.
 func (e *RemoteError) Error() string {
 	if e.Panic != "" {
 		return fmt.Sprintf("mp: %s.%s panicked in the manager: %s", e.TypeID, e.Method, e.Panic)

@@ -3,6 +3,7 @@ package managers
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"fmt"
 	"sync"
 	"time"
@@ -24,6 +25,25 @@ const (
 	typeEvent            = "Event"
 	typeBarrier          = "Barrier"
 	typeValue            = "Value"
+)
+
+// Proxies cross into other processes as values, and a Lock is a
+// sync.Locker.
+var (
+	_ encoding.BinaryMarshaler   = (*Dict[string, int])(nil)
+	_ encoding.BinaryUnmarshaler = (*Dict[string, int])(nil)
+	_ encoding.BinaryUnmarshaler = (*List[int])(nil)
+	_ encoding.BinaryUnmarshaler = (*Namespace)(nil)
+	_ encoding.BinaryUnmarshaler = (*Queue[int])(nil)
+	_ encoding.BinaryUnmarshaler = (*JoinableQueue[int])(nil)
+	_ encoding.BinaryUnmarshaler = (*Lock)(nil)
+	_ encoding.BinaryUnmarshaler = (*Semaphore)(nil)
+	_ encoding.BinaryUnmarshaler = (*Event)(nil)
+	_ encoding.BinaryUnmarshaler = (*Barrier)(nil)
+	_ encoding.BinaryUnmarshaler = (*Value[int])(nil)
+	_ encoding.BinaryUnmarshaler = (*Proxy)(nil)
+	_ encoding.BinaryUnmarshaler = (*Manager)(nil)
+	_ sync.Locker                = (*Lock)(nil)
 )
 
 // builtins make the built-in types' objects from a create's integers and

@@ -23,10 +23,11 @@ func init() { targets = append(targets, childUntilGone) }
 
 // untilGone calls until the manager is gone: a Get that waits for ever if
 // blocking, else Adds in a loop. It says ready after its first call, and
-// returns nil only for an error wrapping ErrManagerGone.
-func untilGone(d *managers.Dict[string, int], q *managers.Queue[int], ready func(), blocking bool) error {
+// returns when its call failed, or an error if the failure does not wrap
+// ErrManagerGone.
+func untilGone(d *managers.Dict[string, int], q *managers.Queue[int], ready func(), blocking bool) (time.Time, error) {
 	if _, err := d.Add("calls", 1); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	ready()
 	var err error
@@ -37,14 +38,29 @@ func untilGone(d *managers.Dict[string, int], q *managers.Queue[int], ready func
 			_, err = d.Add("calls", 1)
 		}
 	}
-	if errors.Is(err, managers.ErrManagerGone) {
-		return nil
+	failed := time.Now()
+	if !errors.Is(err, managers.ErrManagerGone) {
+		return failed, fmt.Errorf("not ErrManagerGone: %w", err)
 	}
-	return fmt.Errorf("not ErrManagerGone: %w", err)
+	return failed, nil
 }
 
-func childUntilGone(d *managers.Dict[string, int], q *managers.Queue[int], ready *mp.Conn, blocking bool) error {
-	return untilGone(d, q, func() { _ = ready.Send(true); ready.Close() }, blocking)
+// childUntilGone is untilGone in a child: once its call has failed, it
+// hears from its parent when the server was killed, and fails if its call
+// failed more than a second later.
+func childUntilGone(d *managers.Dict[string, int], q *managers.Queue[int], c *mp.Conn, blocking bool) error {
+	failed, err := untilGone(d, q, func() { _ = c.Send(true) }, blocking)
+	if err != nil {
+		return err
+	}
+	var killed int64
+	if err := c.Recv(&killed); err != nil {
+		return err
+	}
+	if late := failed.Sub(time.Unix(0, killed)); late > time.Second {
+		return fmt.Errorf("the call failed %v after the server was killed", late)
+	}
+	return nil
 }
 
 func TestServerKilled(t *testing.T) {
@@ -70,45 +86,51 @@ func TestServerKilled(t *testing.T) {
 }
 
 // killedRound kills server while callers call m's objects, in this process
-// and, if children, in children too.
+// and, if children, in children too: every call fails within a second.
 func killedRound(t *testing.T, m *managers.Manager, server *mp.Process, children bool) {
 	d := must[*managers.Dict[string, int]](t)(managers.NewDict[string, int](m))
 	q := must[*managers.Queue[int]](t)(managers.NewQueue[int](m, 0))
-	var wg sync.WaitGroup
 	var ready sync.WaitGroup
-	errs := make(chan error, 2)
+	type result struct {
+		failed time.Time
+		err    error
+	}
+	results := make(chan result, 2)
 	for _, blocking := range []bool{false, true} {
 		ready.Add(1)
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			errs <- untilGone(d, q, ready.Done, blocking)
+			failed, err := untilGone(d, q, ready.Done, blocking)
+			results <- result{failed, err}
 		}()
 	}
 	var ps []*mp.Process
+	var conns []*mp.Conn
 	if children {
 		for _, blocking := range []bool{false, true} {
-			in, out, err := mp.Pipe(false)
+			a, b, err := mp.Pipe(true)
 			require.NoError(t, err)
-			ps = append(ps, start(t, mp.NewProcess(childUntilGone, d, q, out, blocking)))
-			require.NoError(t, out.Close())
+			t.Cleanup(func() { a.Close() })
+			ps = append(ps, start(t, mp.NewProcess(childUntilGone, d, q, b, blocking)))
+			require.NoError(t, b.Close())
 			var ok bool
-			require.NoError(t, in.Recv(&ok))
-			require.NoError(t, in.Close())
+			require.NoError(t, a.Recv(&ok))
+			conns = append(conns, a)
 		}
 	}
 	ready.Wait()
 	require.NoError(t, server.Kill())
 	killed := time.Now()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		assert.NoError(t, err)
+	for _, c := range conns {
+		require.NoError(t, c.Send(killed.UnixNano()))
+	}
+	for range 2 {
+		r := <-results
+		assert.NoError(t, r.err)
+		assert.Less(t, r.failed.Sub(killed), time.Second, "a call failed within a second")
 	}
 	for _, p := range ps {
 		assert.NoError(t, p.Join())
 	}
-	assert.Less(t, time.Since(killed), time.Second, "every caller heard within a second")
 	// Later calls fail at once too.
 	began := time.Now()
 	assert.ErrorIs(t, d.Set("x", 1), managers.ErrManagerGone)

@@ -48,6 +48,8 @@ func TestTour(t *testing.T) {
 			`main: every worker stopped`, `main: 4 workers did 3 rounds in lockstep`},
 		{"A pool of workers", `map: \[1 4 9\]`, `ErrNotReady=true`, `a worker killed mid-task: task error with exit code`,
 			`word count over 5 texts`, `imap: 20 results, in order, under a progress bar`},
+		{"Managers: shared objects", `main: d = \{1: '1', '2': 2, 0\.25: None\}`, `main: l = \[9 8 7 6 5 4 3 2 1 0\]`,
+			`main: 4 workers x 100 Add\("hits", 1\) = 400 hits, none lost`, `main: got "hello" from the remote manager's queue`},
 	}
 	at := 0
 	for i, step := range want {

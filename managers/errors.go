@@ -1,10 +1,10 @@
 package managers
 
 import (
-	"github.com/go-mp/mp"
-
 	"errors"
 	"fmt"
+
+	"github.com/go-mp/mp"
 )
 
 // Errors of managers and proxies, compared with errors.Is. Errors of

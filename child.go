@@ -152,12 +152,16 @@ func (c *child) run() {
 	c.finish(c.invoke())
 }
 
-// finish ends the child once its target is done: what the target put on
-// queues must reach their pipes, or the parent, and its own children are
-// joined, before the process exits with code and sends rep.
+// finish ends the child once its target is done. Its own children are
+// joined first: what they hand over at exit joins this process's backlogs,
+// or is passed up. Then what the target put on queues must reach them, or
+// the parent (in rep), before the process exits with code and sends rep.
 func (c *child) finish(code int, rep *bootstrap.Report) {
-	rep.Spills = flushQueues()
 	Shutdown()
+	rep.Spills, rep.Lost = flushQueues()
+	// A normal end: semaphore units still held are used up, not given
+	// back as a dead process's are.
+	syncAtExit()
 	c.exit(code, rep)
 }
 
@@ -204,6 +208,9 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 	if t == nil {
 		return fail(fmt.Errorf("%w: %s is not registered in the child: register it with mp.Main or mp.Register before mp.Main runs",
 			ErrInvalidTarget, b.Target))
+	}
+	if err := t.checkProcessTarget(); err != nil {
+		return fail(err)
 	}
 	var run func() error
 	if t.typ != nil {

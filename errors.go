@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 type ExitError struct {
 	Name string // the child's Name
 	PID  int    // the child's process ID
-	Code int    // the exit code, as ExitCode reports it
+	Code int    // the exit code, as ExitCode reports it; 1 for a Pool task that failed and left its worker alive
 
 	// Err is the text of the error the target returned, or of the reason the
 	// child could not run its target; ErrType is its Go type as %T prints it.
@@ -31,6 +32,7 @@ type ExitError struct {
 	Output string
 
 	cause error // ErrMainGuard or ErrInvalidTarget, for errors.Is
+	task  bool  // a Pool task's failure: the worker lives on
 }
 
 func (e *ExitError) Error() string {
@@ -38,6 +40,8 @@ func (e *ExitError) Error() string {
 	switch {
 	case e.Panic != "":
 		return fmt.Sprintf("%s panicked: %s", who, e.Panic)
+	case e.Err != "" && e.task:
+		return fmt.Sprintf("%s: the task returned an error: %s", who, e.Err)
 	case e.Err != "":
 		return fmt.Sprintf("%s exited with code %d: %s", who, e.Code, e.Err)
 	case e.Code < 0:
@@ -77,3 +81,85 @@ func exitError(name string, pid, code int, started bool, rep *bootstrap.Report, 
 	}
 	return e
 }
+
+// Errors of locks, semaphores, events, conditions and barriers, compared
+// with errors.Is.
+var (
+	// ErrOwnerDead: the process that held a Lock or RLock, or a unit of a
+	// Semaphore, died holding it, and the caller now holds it in its place
+	// (the acquire succeeded). Whatever the holder was doing under the
+	// lock was cut short: bring the state it protects back to consistency.
+	// It is the counterpart of a robust mutex's EOWNERDEAD and of Windows'
+	// WAIT_ABANDONED; Python's primitives would wait for ever instead.
+	ErrOwnerDead = errors.New("mp: the previous holder died holding it")
+	// ErrNotOwner: Release of a Lock that another process holds, of an
+	// RLock that another goroutine holds, or Wait or Notify of a
+	// Condition whose lock the caller does not hold (Python's
+	// AssertionError and RuntimeError).
+	ErrNotOwner = errors.New("mp: the lock is not held by the caller")
+	// ErrTooManyReleases: Release of a Lock or RLock that no one holds,
+	// or of a BoundedSemaphore already at its initial value (Python's
+	// ValueError).
+	ErrTooManyReleases = errors.New("mp: lock or semaphore released too many times")
+	// ErrBrokenBarrier: a Barrier wait that found the barrier broken, or
+	// was ended by its breaking: Abort, Reset, a party's timeout, or a
+	// party's death (Python's BrokenBarrierError).
+	ErrBrokenBarrier = errors.New("mp: barrier is broken")
+	// ErrSyncClosed: use of a Lock, RLock, Semaphore, Event, Condition or
+	// Barrier after its Close in this process.
+	ErrSyncClosed = errors.New("mp: synchronisation object is closed")
+	// ErrTooManyProcesses: more live processes than a Semaphore,
+	// Condition or Barrier keeps records for (1024) hold units of it or
+	// wait on it at once.
+	ErrTooManyProcesses = errors.New("mp: too many processes use this object")
+)
+
+// Errors of a Pool, compared with errors.Is.
+var (
+	// ErrPoolClosed: a call on a Pool after Close or Terminate.
+	ErrPoolClosed = errors.New("mp: pool is closed")
+	// ErrPoolRunning: Join of a Pool that was neither closed nor
+	// terminated, which would wait for ever (Python's "Pool is still
+	// running").
+	ErrPoolRunning = errors.New("mp: pool is still running: call Close or Terminate before Join")
+	// ErrPoolTerminated: the error of a task that Terminate stopped or
+	// never let start.
+	ErrPoolTerminated = errors.New("mp: pool was terminated")
+	// ErrPoolBroken: a worker's initializer failed, so the pool can run
+	// nothing; it wraps the worker's *ExitError.
+	ErrPoolBroken = errors.New("mp: pool is broken: a worker's initializer failed")
+	// ErrTaskTimeout: a task that ran longer than the pool's task timeout;
+	// its worker was killed and replaced.
+	ErrTaskTimeout = errors.New("mp: task timed out")
+	// ErrNotReady: an AsyncResult's GetTimeout that found no result in
+	// time (Python's multiprocessing.TimeoutError).
+	ErrNotReady = errors.New("mp: result is not ready")
+)
+
+// TaskError is the error of one task of a Pool: the item at Index of the
+// call's items (0 for Apply) failed. Err says why:
+//
+//   - an *ExitError with Code 1 and the error text, or the panic value and
+//     stack, when the function returned an error or panicked (the worker
+//     lives on);
+//   - an *ExitError with the worker's exit code, and its crash output, when
+//     the worker died while it held the task (killed, os.Exit, a fatal
+//     runtime error); the pool replaces the worker;
+//   - an error wrapping ErrTaskTimeout and the killed worker's *ExitError;
+//   - an error wrapping ErrBadMessage when the item or the result could
+//     not be encoded or decoded;
+//   - ErrPoolTerminated, or ErrPoolBroken and the *ExitError of the worker
+//     whose initializer failed, for a task that never ran.
+//
+// errors.As(err, &exitErr) finds the *ExitError through a TaskError.
+type TaskError struct {
+	Index int   // the item's index in the call's items
+	Err   error // why it failed
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("mp: task %d: %s", e.Index, strings.TrimPrefix(e.Err.Error(), "mp: "))
+}
+
+// Unwrap returns Err.
+func (e *TaskError) Unwrap() error { return e.Err }

@@ -3,6 +3,7 @@ package mp
 import (
 	"errors"
 
+	"github.com/go-mp/mp/internal/ring"
 	"github.com/go-mp/mp/internal/wire"
 )
 
@@ -27,21 +28,24 @@ var (
 	// buffer.
 	ErrBufferTooShort = errors.New("mp: buffer too short")
 	// ErrFull: a Put that could not add its item in time to a full queue.
-	ErrFull = errors.New("mp: queue is full")
+	ErrFull = ring.ErrFull
 	// ErrEmpty: a Get that found no item in time.
-	ErrEmpty = errors.New("mp: queue is empty")
+	ErrEmpty = ring.ErrEmpty
 	// ErrQueueClosed: use of a Queue after its Close.
-	ErrQueueClosed = errors.New("mp: queue is closed")
+	ErrQueueClosed = ring.ErrClosed
 	// ErrTaskDone: TaskDone called more times than items were put.
-	ErrTaskDone = errors.New("mp: TaskDone called too many times")
+	ErrTaskDone = ring.ErrTaskDone
+	// ErrItemsLost: Join's error (joined with the child's own, if any)
+	// when queue items that a child put, and handed over as it exited
+	// because no one read them, reached no process that holds the queue
+	// (every ancestor had closed or dropped it).
+	ErrItemsLost = errors.New("mp: queue items lost")
 	// ErrNotPassable: a Conn or Queue decoded in a process that does not
 	// hold its files (it was sent, not passed by Start), or a connection
-	// that cannot cross into a child (one from a Listener or Client).
+	// that cannot cross into a child (one from NewConn, as package
+	// connection's Listener and Client make them).
 	ErrNotPassable = errors.New("mp: cannot pass this to another process")
 	// ErrAuth: a connection whose peer failed the authentication
 	// challenge, or refused ours.
 	ErrAuth = errors.New("mp: authentication failed")
 )
-
-// errTimeout is readTimeout's result when nothing came in time.
-var errTimeout = errors.New("mp: timeout")

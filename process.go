@@ -224,6 +224,9 @@ func (p *Process) start() error {
 	if err != nil {
 		return err
 	}
+	if err := t.checkProcessTarget(); err != nil {
+		return err
+	}
 	method := p.StartMethod
 	if method == "" {
 		method = GetStartMethod()
@@ -463,10 +466,11 @@ func watch(child *launch.Child, read func() childReport) ended {
 // exited records how p's child ended.
 func (p *Process) exited(e ended) {
 	started, rep, crash := e.report.started, e.report.rep, e.report.crash
-	if rep != nil && len(rep.Spills) > 0 {
+	lost := 0
+	if rep != nil && (len(rep.Spills) > 0 || rep.Lost > 0) {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
-		adoptSpills(rep.Spills)
+		lost = adoptSpills(rep)
 	}
 	code := launch.ExitCode(e.ps)
 	var err error
@@ -474,6 +478,11 @@ func (p *Process) exited(e ended) {
 		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, e.werr)
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
+	}
+	if lost > 0 {
+		lerr := fmt.Errorf("mp: %s (pid %d): %d queue items it put could not be handed to a process holding the queue: %w",
+			p.Name, p.pid, lost, ErrItemsLost)
+		err = errors.Join(err, lerr)
 	}
 	p.mu.Lock()
 	p.code, p.err = code, err
@@ -499,6 +508,9 @@ func (p *Process) Run() error {
 	}
 	t, err := funcTarget(v.Type().String(), v)
 	if err != nil {
+		return err
+	}
+	if err := t.checkProcessTarget(); err != nil {
 		return err
 	}
 	in, err := t.convertArgs(p.Args)

@@ -167,17 +167,21 @@ type Report struct {
 	Guard   bool   // the child reached Start before mp.Main (Err explains)
 	Boot    bool   // the child could not run its target (Err explains)
 
-	// Spills are the queue items the child put but could not write to a
-	// full pipe before it exited: the parent puts them on the queue for
+	// Spills are the queue items the child put but could not write before
+	// it exited, because no one read: the parent puts them on the queue for
 	// it, so that a parent that joins a child before getting what it put
 	// neither hangs nor loses items (Python's bpo-29797 deadlock).
 	Spills []Spill
+
+	// Lost counts the queue items the child, or its descendants, could
+	// not hand over; the parent's Join reports them.
+	Lost int
 }
 
-// Spill is a file of queue frames that a child left for its parent.
+// Spill is what a child hands its parent for one queue.
 type Spill struct {
-	Queue []byte // the queue's identity
-	Path  string // the file, which the parent removes
+	Queue  []byte // the queue's identity
+	Frames []byte // the items, as wire frames (a 4-byte big-endian length and the encoded value each)
 }
 
 // AppendHeader appends the header of a frame of kind with n payload bytes.

@@ -109,7 +109,7 @@ func TestParseReport(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	require.NoError(t, bootstrap.WriteFrame(&buf, bootstrap.KindStarted, nil))
-	rep := &bootstrap.Report{Code: 1, Panic: "boom", Stack: "goroutine 1", Spills: []bootstrap.Spill{{Queue: []byte{1}, Path: "p"}}}
+	rep := &bootstrap.Report{Code: 1, Panic: "boom", Stack: "goroutine 1", Spills: []bootstrap.Spill{{Queue: []byte{1}, Frames: []byte{0, 0, 0, 1, 7}}}, Lost: 3}
 	require.NoError(t, bootstrap.WriteReport(&buf, rep))
 	buf.WriteString("fatal error: all goroutines are asleep")
 	started, got, crash := bootstrap.ParseReport(buf.Bytes())
@@ -130,7 +130,7 @@ func TestReadReportLarge(t *testing.T) {
 	t.Parallel()
 	const maxCrash = 1 << 10
 	big := &bootstrap.Report{Code: 1, Err: strings.Repeat("x", 3<<20),
-		Spills: []bootstrap.Spill{{Queue: bytes.Repeat([]byte{7}, 1<<20), Path: "p"}}}
+		Spills: []bootstrap.Spill{{Queue: bytes.Repeat([]byte{7}, 1<<20), Frames: []byte{0, 0, 0, 0}}}}
 	var buf bytes.Buffer
 	require.NoError(t, bootstrap.WriteFrame(&buf, bootstrap.KindStarted, nil))
 	require.NoError(t, bootstrap.WriteReport(&buf, big))
@@ -223,7 +223,7 @@ func FuzzBoot(f *testing.F) {
 // crash text than its cap.
 func FuzzReport(f *testing.F) {
 	good, _ := (&bootstrap.Report{Code: -15, Err: "e", Panic: "p", Stack: "s", Guard: true,
-		Spills: []bootstrap.Spill{{Queue: []byte("q"), Path: "/tmp/x"}}}).MarshalBinary()
+		Spills: []bootstrap.Spill{{Queue: []byte("q"), Frames: []byte("\x00\x00\x00\x00")}}, Lost: 1}).MarshalBinary()
 	f.Add(good)
 	var stream bytes.Buffer
 	_ = bootstrap.WriteFrame(&stream, bootstrap.KindStarted, nil)

@@ -110,7 +110,11 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 
 // MarshalBinary encodes r.
 func (r *Report) MarshalBinary() ([]byte, error) {
-	w := &wire.Writer{}
+	size := 64 + len(r.Err) + len(r.ErrType) + len(r.Panic) + len(r.Stack)
+	for _, sp := range r.Spills {
+		size += 20 + len(sp.Queue) + len(sp.Frames)
+	}
+	w := &wire.Writer{B: make([]byte, 0, size)}
 	w.Int(int64(r.Code))
 	w.String(r.Err)
 	w.String(r.ErrType)
@@ -121,8 +125,9 @@ func (r *Report) MarshalBinary() ([]byte, error) {
 	w.Uint(uint64(len(r.Spills)))
 	for _, sp := range r.Spills {
 		w.Bytes(sp.Queue)
-		w.String(sp.Path)
+		w.Bytes(sp.Frames)
 	}
+	w.Uint(uint64(r.Lost))
 	return w.B, nil
 }
 
@@ -141,8 +146,9 @@ func (r *Report) UnmarshalBinary(p []byte) error {
 		r.Spills = make([]Spill, n)
 		for i := range r.Spills {
 			r.Spills[i].Queue = rd.Bytes()
-			r.Spills[i].Path = rd.String()
+			r.Spills[i].Frames = rd.Bytes()
 		}
 	}
+	r.Lost = int(min(rd.Uint(), 1<<31))
 	return rd.End()
 }

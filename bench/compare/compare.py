@@ -122,6 +122,33 @@ def queue_items(n):
     return n / dt
 
 
+def sqr(x):
+    return x * x
+
+
+def pool_map(n):
+    """Map of n tiny tasks on a pool of cpu_count() workers made beforehand
+    (fork, as bench/pypool.py; auto chunksize)."""
+    ctx = mp.get_context("fork")
+    items = range(n)
+    with ctx.Pool(mp.cpu_count()) as p:
+        p.map(sqr, range(100))  # warm up
+        t0 = time.perf_counter()
+        p.map(sqr, items)
+        dt = time.perf_counter() - t0
+    return n / dt
+
+
+def pool_lifecycle(method, procs, n):
+    ctx = mp.get_context(method)
+    t0 = time.perf_counter()
+    p = ctx.Pool(procs)
+    p.map(sqr, range(n))
+    p.close()
+    p.join()
+    return time.perf_counter() - t0
+
+
 _idle = {}
 
 
@@ -148,6 +175,8 @@ FIGURES = {
     "pipe_roundtrip": pipe_roundtrip,
     "pipe_bulk": pipe_bulk,
     "queue_items": queue_items,
+    "pool_map": pool_map,
+    "pool_lifecycle": pool_lifecycle,
     "idle_start": idle_start,
     "idle_stop": idle_stop,
 }

@@ -61,6 +61,9 @@ func allFigures(s sizes) []figure {
 		pipeRoundTrip(s),
 		pipeBulk(s),
 		queueItems(s),
+		poolMap(s),
+		poolLifecycle(mp.Fork, s),
+		poolLifecycle(mp.Forkserver, s),
 		idleUSS(mp.Spawn),
 		idleUSS(mp.Fork),
 	}
@@ -81,7 +84,12 @@ type result struct {
 // measure takes n rounds of f, alternating which side goes first.
 func measure(f figure, n int, py *python) result {
 	r := result{figure: f, rounds: n, hasPy: py != nil && (f.py != nil || f.pyRead != nil)}
-	for i := range n {
+	// A round that is not counted pays what comes once: Python's
+	// forkserver, a pool's first workers, pages touched for the first time.
+	for i := -1; i < n; i++ {
+		if i == 0 {
+			r.mpSample, r.pySample = nil, nil
+		}
 		sides := []func(){
 			func() {
 				if r.mpErr != nil {
@@ -112,7 +120,7 @@ func measure(f figure, n int, py *python) result {
 				r.pySample = append(r.pySample, v)
 			},
 		}
-		if i%2 == 1 {
+		if i%2 != 0 {
 			slices.Reverse(sides)
 		}
 		for _, side := range sides {
@@ -158,7 +166,7 @@ func quiet(n int) error {
 }
 
 // Targets of the children mp starts.
-var targets = []any{noop, echo, sink, consume, idle}
+var targets = []any{noop, echo, sink, consume, idle, mp.Task(sqr)}
 
 func noop() {}
 
@@ -434,6 +442,80 @@ func queueItems(s sizes) figure {
 			return float64(n) / d.Seconds(), p.Join()
 		},
 		py: map[string]any{"fig": "queue_items", "n": n},
+	}
+}
+
+// sqr is the pools' tiny task.
+func sqr(x int) (int, error) { return x * x, nil }
+
+// ints returns 0, 1, ..., n-1.
+func ints(n int) []int {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return xs
+}
+
+// poolMap is the rate of 100,000 tiny tasks through Map on a pool of
+// CPUCount() workers made beforehand; Python's pool is made with fork, as
+// bench/pypool.py's is, with its automatic chunk size.
+func poolMap(s sizes) figure {
+	n := s.of(100_000, 1000)
+	return figure{
+		name: fmt.Sprintf("Pool map of %d tiny tasks", n),
+		unit: kPerSec,
+		mp: func() (float64, error) {
+			p, err := mp.NewPool(0)
+			if err != nil {
+				return 0, err
+			}
+			defer p.Join()
+			defer p.Close()
+			items := ints(n)
+			if _, err := mp.Map(p, sqr, items[:100]); err != nil { // warm up
+				return 0, err
+			}
+			t0 := time.Now()
+			got, err := mp.Map(p, sqr, items)
+			d := time.Since(t0)
+			if err == nil && got[n-1] != (n-1)*(n-1) {
+				err = fmt.Errorf("map: got %d for %d", got[n-1], n-1)
+			}
+			return float64(n) / d.Seconds(), err
+		},
+		py: map[string]any{"fig": "pool_map", "n": n},
+	}
+}
+
+// poolLifecycle is the time to make a pool of four workers, map ten tiny
+// tasks, close it and join it, with Python's method of the same name.
+// Under Forkserver four children wait beforehand.
+func poolLifecycle(m mp.StartMethod, s sizes) figure {
+	const procs, n = 4, 10
+	return figure{
+		name:   fmt.Sprintf("Pool(%d) create+map(%d)+close, %s", procs, n, m),
+		unit:   millis,
+		rounds: s.of(15, 1),
+		mp: func() (float64, error) {
+			pre := 0
+			if m == mp.Forkserver {
+				pre = procs
+			}
+			if err := quiet(pre); err != nil {
+				return 0, err
+			}
+			t0 := time.Now()
+			p, err := mp.NewPool(procs, mp.WithStartMethod(m))
+			if err != nil {
+				return 0, err
+			}
+			_, err = mp.Map(p, sqr, ints(n))
+			err = errors.Join(err, p.Close(), p.Join())
+			d := time.Since(t0)
+			return d.Seconds(), errors.Join(err, quiet(0))
+		},
+		py: map[string]any{"fig": "pool_lifecycle", "method": string(m), "procs": procs, "n": n},
 	}
 }
 

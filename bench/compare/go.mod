@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/go-mp/mp v0.0.0
 
+require github.com/petermattis/goid v0.0.0-20261109124353-7cfa343ad0ab // indirect
+
 require (
 	github.com/ebitengine/purego v0.11.2 // indirect
 	github.com/fxamacker/cbor/v2 v2.10.0 // indirect

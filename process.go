@@ -53,7 +53,10 @@ type Process struct {
 	Daemon bool
 
 	// StartMethod is how the child is started. If zero, the method set with
-	// SetStartMethod (by default Spawn) is used.
+	// SetStartMethod (by default Spawn) is used. Under Forkserver, setting
+	// Env (to other than the parent's environment) or Dir makes the Start a
+	// cold one, as does setting Stdin, Stdout or Stderr on Windows (see
+	// "Forkserver" in the package documentation).
 	StartMethod StartMethod
 
 	// Env is the child's environment, in os/exec form. If nil, the child

@@ -56,6 +56,7 @@ func runAtExit() {
 // later Shutdown runs them).
 func ShutdownContext(ctx context.Context) error {
 	logInfo("process shutting down")
+	server.stop()
 	all := children()
 	for _, p := range all {
 		if p.Daemon {

@@ -101,6 +101,38 @@ func exitError(name string, pid, code int, started bool, rep *bootstrap.Report, 
 	return e
 }
 
+// Errors of locks, semaphores, events, conditions and barriers, compared
+// with errors.Is.
+var (
+	// ErrOwnerDead: the process that held a Lock or RLock, or a unit of a
+	// Semaphore, died holding it, and the caller now holds it in its place
+	// (the acquire succeeded). Whatever the holder was doing under the
+	// lock was cut short: bring the state it protects back to consistency.
+	// It is the counterpart of a robust mutex's EOWNERDEAD and of Windows'
+	// WAIT_ABANDONED; Python's primitives would wait for ever instead.
+	ErrOwnerDead = errors.New("mp: the previous holder died holding it")
+	// ErrNotOwner: Release of a Lock that another process holds, of an
+	// RLock that another goroutine holds, or Wait or Notify of a
+	// Condition whose lock the caller does not hold (Python's
+	// AssertionError and RuntimeError).
+	ErrNotOwner = errors.New("mp: the lock is not held by the caller")
+	// ErrTooManyReleases: Release of a Lock or RLock that no one holds,
+	// or of a BoundedSemaphore already at its initial value (Python's
+	// ValueError).
+	ErrTooManyReleases = errors.New("mp: lock or semaphore released too many times")
+	// ErrBrokenBarrier: a Barrier wait that found the barrier broken, or
+	// was ended by its breaking: Abort, Reset, a party's timeout, or a
+	// party's death (Python's BrokenBarrierError).
+	ErrBrokenBarrier = errors.New("mp: barrier is broken")
+	// ErrSyncClosed: use of a Lock, RLock, Semaphore, Event, Condition or
+	// Barrier after its Close in this process.
+	ErrSyncClosed = errors.New("mp: synchronisation object is closed")
+	// ErrTooManyProcesses: more live processes than a Semaphore,
+	// Condition or Barrier keeps records for (1024) hold units of it or
+	// wait on it at once.
+	ErrTooManyProcesses = errors.New("mp: too many processes use this object")
+)
+
 // Errors of a Pool, compared with errors.Is.
 var (
 	// ErrPoolClosed: a call on a Pool after Close or Terminate.

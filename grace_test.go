@@ -71,13 +71,15 @@ func recvWithin(t *testing.T, r *mp.Conn) string {
 // not alive. Here the grandchild sees it within its grace period.
 func TestCPythonParentProcess(t *testing.T) {
 	t.Parallel()
-	r, w := pipe(t, false)
-	p := start(t, mp.NewProcess(createGrandchild, w, 30*time.Second))
-	require.NoError(t, w.Close())
-	assert.Equal(t, "alive", recvWithin(t, r))
-	require.NoError(t, p.Terminate())
-	_ = p.Join()
-	assert.Equal(t, "not alive", recvWithin(t, r))
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		r, w := pipe(t, false)
+		p := start(t, newProcess(m, createGrandchild, w, 30*time.Second))
+		require.NoError(t, w.Close())
+		assert.Equal(t, "alive", recvWithin(t, r))
+		require.NoError(t, p.Terminate())
+		_ = p.Join()
+		assert.Equal(t, "not alive", recvWithin(t, r))
+	})
 }
 
 // stopOnCancel reports when it is ready and when its context ends, and
@@ -112,16 +114,20 @@ func (g *graceRunner) Run(ctx context.Context) error { return stopOnCancel(ctx, 
 // TestGracefulTerminate: Terminate cancels the context of a target that
 // takes one; the target returns within its grace period, its AtExit
 // functions run, and the child exits with -15, as a terminated child does,
-// printing nothing.
+// printing nothing. Under every start method.
 func TestGracefulTerminate(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testGracefulTerminate)
+}
+
+func testGracefulTerminate(t *testing.T, m mp.StartMethod) {
 	for _, runner := range []bool{false, true} {
 		t.Run(fmt.Sprint("runner=", runner), func(t *testing.T) {
 			t.Parallel()
 			r, w := pipe(t, false)
-			p := mp.NewProcess(stopOnCancel, w)
+			p := newProcess(m, stopOnCancel, w)
 			if runner {
-				p = mp.NewProcess(&graceRunner{W: w})
+				p = newProcess(m, &graceRunner{W: w})
 				assert.Regexp(t, `^graceRunner-\d+$`, p.Name)
 			}
 			var stderr syncBuffer
@@ -150,8 +156,12 @@ func TestGracefulTerminate(t *testing.T) {
 // grace period runs out, with -15, and not before.
 func TestGraceExpires(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testGraceExpires)
+}
+
+func testGraceExpires(t *testing.T, m mp.StartMethod) {
 	r, w := pipe(t, false)
-	p := mp.NewProcess(ignoreCancel, w)
+	p := newProcess(m, ignoreCancel, w)
 	p.GracePeriod = 300 * time.Millisecond
 	start(t, p)
 	require.NoError(t, w.Close())
@@ -195,8 +205,12 @@ func reportCause(ctx context.Context, w *mp.Conn) error {
 // its parent not alive, and has its grace period to finish.
 func TestParentDeathCancels(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testParentDeathCancels)
+}
+
+func testParentDeathCancels(t *testing.T, m mp.StartMethod) {
 	r, w := pipe(t, false)
-	parent := start(t, mp.NewProcess(startReporter, w, 30*time.Second))
+	parent := start(t, newProcess(m, startReporter, w, 30*time.Second))
 	require.NoError(t, w.Close())
 	var pid int
 	_, err := fmt.Sscan(recvWithin(t, r), &pid)
@@ -221,9 +235,14 @@ func startIgnorer(w *mp.Conn, grace time.Duration) error {
 
 // TestGraceNoOrphans: a child with a grace period that ignores its
 // parent's death is gone no later than its grace period after it: no
-// orphan outlives its parent by more, however the parent dies.
+// orphan outlives its parent by more, however the parent dies, whatever
+// the start method (the grandchild is started with its parent's).
 func TestGraceNoOrphans(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testGraceNoOrphans)
+}
+
+func testGraceNoOrphans(t *testing.T, m mp.StartMethod) {
 	variants := map[string][]string{"default": nil}
 	if runtime.GOOS == "linux" {
 		variants["lifeline only"] = append(os.Environ(), lifelineOnlyEnv+"=1")
@@ -233,7 +252,7 @@ func TestGraceNoOrphans(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r, w := pipe(t, false)
-			parent := mp.NewProcess(startIgnorer, w, grace)
+			parent := newProcess(m, startIgnorer, w, grace)
 			parent.Env = env
 			start(t, parent)
 			require.NoError(t, w.Close())
@@ -253,11 +272,16 @@ func TestGraceNoOrphans(t *testing.T) {
 
 // TestNoGraceKeepsTodaysBehaviour: without a grace period, a target that
 // takes a context still dies of Terminate at once, and gets a context that
-// is never cancelled before.
+// is never cancelled before. Under Forkserver, such a child is one that
+// waited for its work.
 func TestNoGraceKeepsTodaysBehaviour(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testNoGraceKeepsTodaysBehaviour)
+}
+
+func testNoGraceKeepsTodaysBehaviour(t *testing.T, m mp.StartMethod) {
 	r, w := pipe(t, false)
-	p := start(t, mp.NewProcess(stopOnCancel, w))
+	p := start(t, newProcess(m, stopOnCancel, w))
 	require.NoError(t, w.Close())
 	require.Equal(t, "ready", recvWithin(t, r))
 	require.NoError(t, p.Terminate())

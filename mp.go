@@ -51,11 +51,24 @@ const (
 	// target runs. It is Go's stand-in for fork(2); see package isolation
 	// for what is and is not carried.
 	Fork StartMethod = "fork"
+	// Forkserver gives the work to a child started ahead of time, which
+	// waits for it just past mp.Main, and starts another in the
+	// background to take its place (see SetForkserverPreload). Go cannot
+	// fork, so the children are the program re-executed, as Spawn's are,
+	// and what they start from is Spawn's: the program's initial state,
+	// never the parent's; only the target and its arguments cross. It is
+	// named after Python's method of the same purpose: paying start-up
+	// ahead of time. See "Forkserver" in the package documentation for
+	// when a Start is cold instead.
+	Forkserver StartMethod = "forkserver"
 )
 
 // AllStartMethods returns the start methods this platform supports, the
-// default first: Spawn and Fork on every OS.
-func AllStartMethods() []StartMethod { return []StartMethod{Spawn, Fork} }
+// default first: Spawn, Fork and Forkserver on every OS.
+func AllStartMethods() []StartMethod { return []StartMethod{Spawn, Fork, Forkserver} }
+
+// valid reports whether m is one of AllStartMethods.
+func (m StartMethod) valid() bool { return m == Spawn || m == Fork || m == Forkserver }
 
 var defaultMethod atomic.Value // StartMethod
 
@@ -64,8 +77,8 @@ var defaultMethod atomic.Value // StartMethod
 // method it was started with as its default, as Python's does, so that
 // the children of a Fork child are forked too.
 func SetStartMethod(m StartMethod) error {
-	if m != Spawn && m != Fork {
-		return fmt.Errorf("%w: %q (want %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork)
+	if !m.valid() {
+		return fmt.Errorf("%w: %q (want %q, %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork, Forkserver)
 	}
 	defaultMethod.Store(m)
 	return nil
@@ -192,14 +205,16 @@ func forget(p *Process) {
 
 // Shutdown does what Python does when its main module ends: it terminates
 // the daemon children of the calling process, then joins all of its
-// children, then runs the functions registered with AtExit. A program that
-// wants that behaviour says so with
+// children, then runs the functions registered with AtExit. It also ends
+// the children that wait for work under Forkserver (a later Forkserver
+// Start starts them again). A program that wants that behaviour says so
+// with
 //
 //	defer mp.Shutdown()
 //
 // right after mp.Main. Without it, children still never outlive their
 // parent: when the parent exits, for whatever reason, each child sees its
-// lifeline close and exits at once (see "No orphans" in the package
-// documentation). A child runs Shutdown itself when its target returns.
-// ShutdownContext is Shutdown with a deadline.
+// lifeline close and exits at once, or within its GracePeriod (see "No
+// orphans" in the package documentation). A child runs Shutdown itself
+// when its target returns. ShutdownContext is Shutdown with a deadline.
 func Shutdown() { _ = ShutdownContext(context.Background()) }

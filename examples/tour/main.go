@@ -1,10 +1,10 @@
 // Command tour walks through the Python multiprocessing tutorial with mp,
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
-// main guard, the process object's methods, queues and pipes, and a pool
-// of workers. Each step says in a line or two what it shows, then runs the
-// same code as the example of that name under examples/, with shorter
-// sleeps. It takes a few seconds.
+// main guard, the process object's methods, queues and pipes, locks,
+// events and barriers, a pool of workers, and managers. Each step says in
+// a line or two what it shows, then runs the same code as the example of
+// that name under examples/, with shorter sleeps. It takes a few seconds.
 //
 //	go run ./examples/tour
 package main
@@ -93,6 +93,13 @@ var steps = []step{
 		func() error { return tutorial.IPC(tutorial.IPCConfig{Producers: 2, Items: 100, Rounds: 3}) },
 	},
 	{
+		"Synchronisation: locks, events and barriers",
+		"Processes that share a resource take turns: four workers add to a counter kept in a file, each\n" +
+			"read-add-write under an mp.Lock; workers run until an mp.Event stops them; workers go through\n" +
+			"rounds in lockstep at an mp.Barrier. A holder killed mid-way would not block the others.",
+		func() error { return tutorial.Sync(tutorial.SyncConfig{Workers: 4, Increments: 100, Rounds: 3}) },
+	},
+	{
 		"A pool of workers",
 		"mp.NewPool starts worker processes that run a registered function on many items: Map, ImapUnordered,\n" +
 			"ApplyAsync with a timeout, a worker killed mid-task (its task fails, a new worker takes its place),\n" +
@@ -101,6 +108,13 @@ var steps = []step{
 			return tutorial.Pool(tutorial.PoolConfig{Workers: 2, Slow: time.Hour, Timeout: 200 * time.Millisecond,
 				Items: 20, Progress: os.Stdout})
 		},
+	},
+	{
+		"Managers: shared objects",
+		"A manager is a process that holds objects (a dict, a list, a queue, your own types) for others,\n" +
+			"which use them through proxies, even from another host. d[k] += 1 through a proxy loses updates;\n" +
+			"Dict.Add is atomic, in the manager.",
+		func() error { return tutorial.Manager(tutorial.ManagerConfig{Workers: 4, Increments: 100}) },
 	},
 }
 

@@ -44,8 +44,12 @@ func TestTour(t *testing.T) {
 		{"The process object", `default name: Process-\d+`, `after JoinTimeout: IsAlive\(\) = false, ExitCode\(\) = -15`},
 		{"IPC: queues and pipes", `consumer: got 200 jobs from 2 producers, each producer's in order`,
 			`the sum of their numbers is 10100`, `main: sent "ping 3", got "pong 3"`, `child: the parent closed the pipe`},
+		{"Synchronisation: locks, events and barriers", `main: 4 workers x 100 increments under the lock: the counter is 400`,
+			`main: every worker stopped`, `main: 4 workers did 3 rounds in lockstep`},
 		{"A pool of workers", `map: \[1 4 9\]`, `ErrNotReady=true`, `a worker killed mid-task: task error with exit code`,
 			`word count over 5 texts`, `imap: 20 results, in order, under a progress bar`},
+		{"Managers: shared objects", `main: d = \{1: '1', '2': 2, 0\.25: None\}`, `main: l = \[9 8 7 6 5 4 3 2 1 0\]`,
+			`main: 4 workers x 100 Add\("hits", 1\) = 400 hits, none lost`, `main: got "hello" from the remote manager's queue`},
 	}
 	at := 0
 	for i, step := range want {
@@ -68,7 +72,7 @@ func TestTour(t *testing.T) {
 		}
 		assert.NotContains(t, out[at:end], fmt.Sprintf("Step %d failed: ", i+1))
 	}
-	m := regexp.MustCompile(`\nTour complete: 10 steps in (\S+)\.\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(fmt.Sprintf(`\nTour complete: %d steps in (\S+)\.\n$`, len(want))).FindStringSubmatch(out)
 	require.NotNil(t, m, "closing line")
 	assert.Less(t, r.Elapsed, 50*time.Second, "well under a minute, even on a loaded machine")
 }

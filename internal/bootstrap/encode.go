@@ -56,6 +56,13 @@ func (b *Boot) appendTo(dst []byte) []byte {
 	}
 	w.Bool(b.LogStderr)
 	w.Int(int64(b.LogLevel))
+	var stdio byte
+	for i, set := range b.Stdio {
+		if set {
+			stdio |= 1 << i
+		}
+	}
+	w.Byte(stdio)
 	return w.B
 }
 
@@ -101,6 +108,13 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 	}
 	b.LogStderr = r.Bool()
 	b.LogLevel = int(r.Int())
+	stdio := r.Byte()
+	if stdio > 7 {
+		r.Fail("standard files")
+	}
+	for i := range b.Stdio {
+		b.Stdio[i] = stdio&(1<<i) != 0
+	}
 	return r.End()
 }
 

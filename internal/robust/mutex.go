@@ -46,17 +46,20 @@ const spins = 100
 
 // Mutex is a lock in shared memory held by a process, not a goroutine: any
 // goroutine of the holding process may Unlock it, and goroutines of one
-// process take it one at a time (a process-local gate in front of the shared
-// word). Taking a free lock is one compare-and-swap of the owner word with
-// the process's ID.
+// process exclude each other through the shared word itself. Taking a free
+// lock is one compare-and-swap of the owner word with the process's ID, and
+// releasing it another; a goroutine that finds it held waits at a
+// process-local Gate, so that one goroutine per process spins and sleeps in
+// the kernel and the others wait for it on a channel.
 //
 // The lock is not fair, which makes it fast, but a process that has waited
 // for it for a few milliseconds is served next: the others stop taking it
 // ahead of it.
 //
 // A process that dies holding it (killed at any instant) does not keep it:
-// a waiter checks the holder's liveness every Interval and takes the lock
-// over, and Lock reports that, as a robust pthread mutex reports EOWNERDEAD.
+// a waiter checks the holder's liveness every Interval, and once more before
+// its deadline ends its wait, and takes the lock over, and Lock reports
+// that, as a robust pthread mutex reports EOWNERDEAD.
 //
 // Updates of several words that must be all-or-nothing go through the
 // journal: Stage each (offset, value) and Commit. Commit records them in the
@@ -75,9 +78,10 @@ type Mutex struct {
 	waiters *atomic.Uint32
 	journal *atomic.Uint32
 	entries *[MaxJournal]entry
-	gate    *Gate // held by the goroutine that holds or takes the lock
-	staged  int
+	gate    *Gate  // held by the goroutine of this process that waits for the lock
 	self    uint64 // Self(), read once
+	staged  int
+	race    raceClock
 }
 
 // entry is a journal entry: set the word at off to val.
@@ -107,66 +111,99 @@ func NewMutex(mem []byte, off int) *Mutex {
 // Owner returns the ID of the process that holds the lock; 0 if none.
 func (m *Mutex) Owner() ID { return ID(m.owner.Load()) }
 
+// Held reports whether this process holds the lock.
+func (m *Mutex) Held() bool { return m.owner.Load() == m.self }
+
 // TryLock takes the lock if it is free at once, and reports whether it did.
 // It never takes a dead holder's lock over (Lock does).
 func (m *Mutex) TryLock() bool {
-	if !m.gate.TryLock() {
-		return false
-	}
 	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+		m.race.acquire()
 		return true
 	}
-	m.gate.Unlock()
 	return false
 }
 
 // Lock takes the lock, waiting until deadline (zero: no deadline) or until
-// ctx is done. It returns ErrTimeout, or ctx's error, if it could not.
-// recovered reports that the previous holder died holding the lock: its
-// journal, if it had committed one only in part, has been applied, but
-// anything else it was doing was cut short, and the caller holds the lock
-// and must bring the protected state back to consistency.
+// ctx is done. It returns ErrTimeout, or ctx's error, if it could not; a
+// deadline already passed makes it a single try, which still takes over the
+// lock of a holder that is dead. recovered reports that the previous holder
+// died holding the lock: its journal, if it had committed one only in part,
+// has been applied, but anything else it was doing was cut short, and the
+// caller holds the lock and must bring the protected state back to
+// consistency.
 func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, err error) {
-	if err := m.gate.Lock(ctx, deadline, nil); err != nil {
-		return false, err
-	}
-	self := m.self
-	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, self) {
+	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+		m.race.acquire()
 		return false, nil
 	}
-	for i := range spins {
-		if m.owner.Load() == 0 && m.starver.Load() == 0 && m.owner.CompareAndSwap(0, self) {
+	return m.lockSlow(ctx, deadline)
+}
+
+func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered bool, err error) {
+	// One goroutine of this process spins and sleeps; the others wait here.
+	if err := m.gate.Lock(ctx, deadline, nil); err != nil {
+		if err == ErrTimeout {
+			// The goroutine at the gate may be in a long sleep: a try
+			// still takes a dead holder's lock over.
+			return m.takeOver()
+		}
+		return false, err
+	}
+	defer m.gate.Unlock()
+	try := !deadline.IsZero() && !time.Now().Before(deadline)
+	for i := 0; i < spins && !try; i++ {
+		if m.owner.Load() == 0 && m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+			m.race.acquire()
 			return false, nil
 		}
 		if i%10 == 9 {
 			runtime.Gosched()
 		}
 	}
-	recovered, err = m.lockSlow(ctx, deadline, self)
+	recovered, err = m.wait(ctx, deadline)
 	if err != nil {
-		m.gate.Unlock()
 		return false, err
 	}
+	m.race.acquire()
 	if recovered {
 		m.replay()
 	}
 	return recovered, nil
 }
 
-func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (recovered bool, err error) {
+// takeOver takes the lock if it is free or its holder is dead, without
+// waiting.
+func (m *Mutex) takeOver() (bool, error) {
+	o := m.owner.Load()
+	if o == 0 && m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+		m.race.acquire()
+		return false, nil
+	}
+	if o != 0 && o != m.self && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
+		m.race.acquire()
+		m.replay()
+		return true, nil
+	}
+	return false, ErrTimeout
+}
+
+func (m *Mutex) wait(ctx context.Context, deadline time.Time) (recovered bool, err error) {
 	if ctx.Done() != nil {
 		// A cancelled context ends the kernel wait at once.
 		stop := context.AfterFunc(ctx, func() { Wake(m.seqRaw, 0) })
 		defer stop()
 	}
+	self := m.self
 	m.waiters.Add(1)
 	defer m.waiters.Add(^uint32(0))
 	start := time.Now()
 	starving := false
 	defer func() {
-		if starving && (err != nil || recovered) {
-			// Leave no claim behind (a takeover went ahead of it).
-			m.starver.CompareAndSwap(self, 0)
+		if starving && (err != nil || recovered) && m.starver.CompareAndSwap(self, 0) && err != nil {
+			// Leave no claim behind, and wake those that stood back for it.
+			m.seq.Add(1)
+			Wake(m.seqRaw, 0)
 		}
 	}()
 	owner, starver := watch{}, watch{}
@@ -185,11 +222,11 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 			continue
 		}
 		now := time.Now()
-		if !starving && st == 0 && now.Sub(start) >= starveAfter && m.starver.CompareAndSwap(0, self) {
+		if !starving && st == 0 && o != self && now.Sub(start) >= starveAfter && m.starver.CompareAndSwap(0, self) {
 			starving = true
 			continue
 		}
-		if o != 0 && owner.dead(o, now) && m.owner.CompareAndSwap(o, self) {
+		if o != 0 && o != self && owner.dead(o, now) && m.owner.CompareAndSwap(o, self) {
 			return true, nil
 		}
 		if st != 0 && st != self && starver.dead(st, now) {
@@ -205,6 +242,12 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 		if !deadline.IsZero() {
 			rest := deadline.Sub(now)
 			if rest <= 0 {
+				// Before giving up, make sure the holder is not dead: a
+				// caller that only ever waits for less than Interval must
+				// recover a dead holder's lock too.
+				if o != 0 && o != self && !owner.checked && !Alive(ID(o)) && m.owner.CompareAndSwap(o, self) {
+					return true, nil
+				}
 				return false, ErrTimeout
 			}
 			d = min(d, rest)
@@ -217,33 +260,38 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time, self uint64) (
 // has been seen for Interval, it is checked for life, and again every
 // Interval.
 type watch struct {
-	id    uint64
-	since time.Time
+	id      uint64
+	since   time.Time
+	checked bool // id has been checked for life
 }
 
 // dead reports whether id, seen at now, has been watched for an Interval
 // and is found dead.
 func (w *watch) dead(id uint64, now time.Time) bool {
 	if id != w.id {
-		w.id, w.since = id, now
+		w.id, w.since, w.checked = id, now, false
 		return false
 	}
 	if now.Sub(w.since) < Interval {
 		return false
 	}
-	w.since = now
+	w.since, w.checked = now, true
 	return !Alive(ID(id))
 }
 
-// Unlock releases the lock. It panics if updates are staged and not
-// committed.
-func (m *Mutex) Unlock() {
+// Unlock releases the lock, and reports whether this process held it (if
+// it did not, Unlock changes nothing). It panics if updates are staged and
+// not committed.
+func (m *Mutex) Unlock() bool {
 	if m.staged != 0 {
 		panic("mp: robust: Unlock with uncommitted journal entries")
 	}
+	m.race.release()
 	// If another process took the lock over (it judged this one dead, which
 	// only a wrong liveness answer can make happen), leave it be.
-	m.owner.CompareAndSwap(m.self, 0)
+	if !m.owner.CompareAndSwap(m.self, 0) {
+		return false
+	}
 	if m.waiters.Load() > 0 {
 		m.seq.Add(1)
 		n := 1
@@ -252,7 +300,7 @@ func (m *Mutex) Unlock() {
 		}
 		Wake(m.seqRaw, n)
 	}
-	m.gate.Unlock()
+	return true
 }
 
 // Stage records that the 64-bit word at off in mem is to be set to v by the

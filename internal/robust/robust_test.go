@@ -618,3 +618,71 @@ func waitReadyB(b *testing.B, mem []byte) {
 		s.Wait(v, time.Time{}, nil)
 	}
 }
+
+// TestMutexShortWaits: a caller that only tries, or only waits for less
+// than Interval, still takes over a dead holder's lock; Unlock and Held
+// report whether this process holds it.
+func TestMutexShortWaits(t *testing.T) {
+	t.Parallel()
+	mem := newSegment(t).Bytes()
+	m := NewMutex(mem, offMutex)
+	ctx := context.Background()
+	assert.False(t, m.Held())
+	assert.False(t, m.Unlock(), "not held")
+	for _, wait := range []time.Duration{0, time.Millisecond, 10 * time.Millisecond} {
+		Uint64At(mem, offMutex+mOwner).Store(uint64(deadID()))
+		assert.False(t, m.TryLock(), "TryLock never takes over")
+		rec, err := m.Lock(ctx, time.Now().Add(wait))
+		require.NoError(t, err, wait)
+		assert.True(t, rec, wait)
+		assert.True(t, m.Held())
+		assert.True(t, m.Unlock())
+		assert.False(t, m.Unlock(), "released already")
+	}
+	// A live holder (this process) is not taken over by a try.
+	require.True(t, m.TryLock())
+	_, err := m.Lock(ctx, time.Now())
+	assert.ErrorIs(t, err, ErrTimeout)
+	// Nor by a goroutine that finds another waiting at the gate.
+	waiting := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		close(waiting)
+		_, err := m.Lock(ctx, time.Now().Add(time.Minute))
+		if err == nil {
+			m.Unlock()
+		}
+		done <- err
+	}()
+	<-waiting
+	_, err = m.Lock(ctx, time.Now())
+	assert.ErrorIs(t, err, ErrTimeout)
+	assert.True(t, m.Unlock())
+	require.NoError(t, <-done)
+}
+
+// TestMutexNoStarvation: two children take and release the lock flat out;
+// this process, waiting, still gets it every time well within a second (a
+// waiter that waited over starveAfter has the lock kept for it).
+func TestMutexNoStarvation(t *testing.T) {
+	t.Parallel()
+	seg := newSegment(t)
+	mem := seg.Bytes()
+	m := NewMutex(mem, offMutex)
+	for range 2 {
+		testchild.Start(t, "hammer", seg.File())
+	}
+	waitReady(t, mem, 2)
+	var longest time.Duration
+	for range 50 {
+		t0 := time.Now()
+		_, err := m.Lock(context.Background(), time.Now().Add(time.Second))
+		require.NoError(t, err, "starved for a second")
+		longest = max(longest, time.Since(t0))
+		require.NoError(t, consistent(mem))
+		update(m, mem)
+		m.Unlock()
+		assert.NotEqual(t, uint64(Self()), Uint64At(mem, offMutex+mStarver).Load(), "the claim is given up with the lock")
+	}
+	t.Logf("longest wait %v", longest)
+}

@@ -104,17 +104,55 @@ func (s *Segment) File() *os.File {
 	return s.f
 }
 
-// Close unmaps the memory and closes the file. Other processes keep their
-// own mappings. A second Close returns ErrClosed.
-func (s *Segment) Close() error {
+// CloseFile closes the file but keeps the memory mapped: for a holder that
+// will not pass the segment on, while goroutines may still touch the
+// memory; Close unmaps it later. A second CloseFile, or one after Close,
+// returns ErrClosed.
+func (s *Segment) CloseFile() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {
 		return ErrClosed
 	}
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("mp: closing a shared memory segment's file: %w", err)
+	}
+	return nil
+}
+
+// Detach unmaps the memory and hands the file back to the caller, open:
+// for a caller that attached a file it does not own and found it was not
+// what it wanted. The segment is then closed.
+func (s *Segment) Detach() (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mem == nil {
+		return nil, ErrClosed
+	}
 	err := unmap(s.mem)
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
+	f := s.f
+	s.f, s.mem = nil, nil
+	if err != nil {
+		return f, fmt.Errorf("mp: unmapping a shared memory segment: %w", err)
+	}
+	return f, nil
+}
+
+// Close unmaps the memory and closes the file. Other processes keep their
+// own mappings. A second Close returns ErrClosed.
+func (s *Segment) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mem == nil {
+		return ErrClosed
+	}
+	err := unmap(s.mem)
+	if s.f != nil {
+		if cerr := s.f.Close(); err == nil {
+			err = cerr
+		}
 	}
 	s.f, s.mem = nil, nil
 	if err != nil {

@@ -82,3 +82,37 @@ func TestBadSizes(t *testing.T) {
 		assert.Error(t, err, "a file smaller than the segment")
 	}
 }
+
+func TestCloseFile(t *testing.T) {
+	t.Parallel()
+	s, err := shm.New(4096)
+	require.NoError(t, err)
+	s.Bytes()[0] = 1
+	require.NoError(t, s.CloseFile())
+	assert.Nil(t, s.File())
+	assert.ErrorIs(t, s.CloseFile(), shm.ErrClosed)
+	assert.Equal(t, byte(1), s.Bytes()[0], "still mapped")
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Close(), shm.ErrClosed)
+	assert.ErrorIs(t, s.CloseFile(), shm.ErrClosed)
+}
+
+func TestDetach(t *testing.T) {
+	t.Parallel()
+	s, err := shm.New(4096)
+	require.NoError(t, err)
+	defer s.Close()
+	s.Bytes()[0] = 7
+	a, err := shm.Attach(s.File(), 4096)
+	require.NoError(t, err)
+	f, err := a.Detach()
+	require.NoError(t, err)
+	assert.Same(t, s.File(), f, "the file comes back")
+	_, err = a.Detach()
+	assert.ErrorIs(t, err, shm.ErrClosed)
+	b, err := shm.Attach(f, 4096) // still open
+	require.NoError(t, err)
+	assert.Equal(t, byte(7), b.Bytes()[0])
+	_, err = b.Detach()
+	require.NoError(t, err)
+}

@@ -18,6 +18,7 @@ func init() {
 		udpServer, timeServer, burn, runProc, &MyProcess{}, sleeper,
 		changeMoney, showSavings, guardChild, identify, sleepFor, spinFor,
 		produce, consume, pong,
+		addUnderLock, workUntilStopped, inLockstep,
 		// The pool's task functions, with their types (see mp.Task).
 		mp.Task(square), mp.Task(pidAfter), mp.Task(dieNow), mp.Task(countWords), mp.Task(sumCounts),
 	)

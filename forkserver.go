@@ -45,7 +45,7 @@ type forkserver struct {
 	watchers int        // children started ahead of time whose end no Process will record
 	failed   error      // why the last child started ahead of time ended before it could wait
 	failedAt time.Time
-	started  int // how many children have been started ahead of time (for tests)
+	started  int           // how many children have been started ahead of time (for tests)
 	changed  chan struct{} // closed, and replaced, at every change of the above or of a child's readiness
 }
 

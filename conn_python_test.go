@@ -93,7 +93,7 @@ func TestCPythonConnection(t *testing.T) {
 		ok, err := conn.Poll(timeout)
 		require.NoError(t, err)
 		assert.False(t, ok)
-		assert.Less(t, time.Since(t0), time.Second)
+		assert.Less(t, time.Since(t0), 10*time.Second, "no wait (generous: the machine may be loaded)")
 	}
 	t0 := time.Now()
 	ok, err := conn.Poll(100 * time.Millisecond)

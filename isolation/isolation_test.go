@@ -194,6 +194,7 @@ func TestChildKeepsItsStartMethod(t *testing.T) {
 	t.Cleanup(func() { money = 100 })
 	assert.Equal(t, "method=fork\nmoney=501 settings=initial/nil/map[] notCarried=initial\n", run(t, mp.Fork, showTwoGenerations))
 	assert.Equal(t, "method=spawn\nmoney=100 settings=initial/nil/map[] notCarried=initial\n", run(t, mp.Spawn, showTwoGenerations))
+	assert.Equal(t, "method=forkserver\nmoney=100 settings=initial/nil/map[] notCarried=initial\n", run(t, mp.Forkserver, showTwoGenerations))
 	assert.Equal(t, mp.Spawn, mp.GetStartMethod(), "the parent's default is its own")
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -578,6 +579,11 @@ func testForgottenGuard(t *testing.T, m mp.StartMethod) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if runtime.GOOS == "windows" && len(lines) == 1 && regexp.MustCompile(`^start refused in pid \d+: mp: starting Process-1: `).MatchString(lines[0]) {
+		// CreateProcess failed: no child existed to try the guard. The
+		// Wine lane refuses one now and then under load ("Internal error").
+		t.Skipf("Windows could not create the child (seen under Wine, loaded): %s", lines[0])
+	}
 	require.Len(t, lines, 3, string(out))
 	assert.Regexp(t, `^started pid \d+ from pid \d+$`, lines[0])
 	assert.Regexp(t, `^start refused in pid \d+: mp: an attempt has been made to start a new process before the current process has finished its bootstrapping phase`, lines[1])

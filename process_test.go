@@ -576,6 +576,10 @@ func testForgottenGuard(t *testing.T, m mp.StartMethod) {
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=noguard", methodEnv+"="+string(m))
+	// A process that keeps the output open once the helper has exited
+	// fails the test, rather than hanging it (seen under Wine, Forkserver:
+	// the helper's own Linux process lingered after its exit).
+	cmd.WaitDelay = 30 * time.Second
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")

@@ -57,15 +57,9 @@ func Main(helpers map[string]func(f *os.File, args []string) error) {
 // when the test ends.
 func Start(t testing.TB, helper string, f *os.File, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
+	cmd, err := Command(helper, f, args...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envHelper+"="+helper, envArgs+"="+strings.Join(args, "\x1f"))
-	if f != nil {
-		cmd.Env = append(cmd.Env, envFile+"="+strconv.FormatUint(uint64(pass(cmd, f)), 10))
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -75,4 +69,21 @@ func Start(t testing.TB, helper string, f *os.File, args ...string) *exec.Cmd {
 		_ = cmd.Wait()
 	})
 	return cmd
+}
+
+// Command returns the command that Start starts, for a helper to start
+// another (the caller starts and waits for it). Its output goes to this
+// process's.
+func Command(helper string, f *os.File, args ...string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), envHelper+"="+helper, envArgs+"="+strings.Join(args, "\x1f"))
+	if f != nil {
+		cmd.Env = append(cmd.Env, envFile+"="+strconv.FormatUint(uint64(pass(cmd, f)), 10))
+	}
+	return cmd, nil
 }

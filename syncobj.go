@@ -18,14 +18,15 @@ import (
 
 // A synchronisation object (Lock, RLock, Semaphore, Event, Condition,
 // Barrier) lives in a shared memory segment of its own (internal/shm),
-// built on internal/robust. The segment starts with a header that names the
-// object, so that a child decoding it checks what it maps; the object
-// follows.
+// built on internal/robust; so do the numbers of a Value or Array. The
+// segment starts with a header that names the object, so that a child
+// decoding it checks what it maps; the object follows.
 //
 //	0   magic  uint32  syncMagic
 //	4   kind   uint32
 //	8   id     [16]byte  random, the object's identity in every process
-//	24  spare (the benchmarks keep a counter there: export_test.go)
+//	24  spare (the benchmarks keep a counter there: export_test.go; a
+//	    Value or Array its element type and length: value.go)
 //	64  the object
 const (
 	syncMagic  = 0x6d707379 // "mpsy"
@@ -46,10 +47,18 @@ const (
 	kindEvent
 	kindCondition
 	kindBarrier
+	kindValue
+	kindArray
 )
 
 var kindNames = [...]string{kindLock: "Lock", kindRLock: "RLock", kindSemaphore: "Semaphore",
-	kindEvent: "Event", kindCondition: "Condition", kindBarrier: "Barrier"}
+	kindEvent: "Event", kindCondition: "Condition", kindBarrier: "Barrier", kindValue: "Value", kindArray: "Array"}
+
+// sized reports whether the kind's objects have a size of their own (a
+// Value's or Array's numbers), which their encoding carries; the others'
+// size is the kind's. Closing a sized object unmaps it at once (its
+// numbers are not waited on, as a lock is).
+func (k syncKind) sized() bool { return k == kindValue || k == kindArray }
 
 func (k syncKind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -105,7 +114,12 @@ var syncObjs = struct {
 // newSyncObj creates the object's segment; init sets up the object in the
 // zeroed memory, and core makes its process-local half.
 func newSyncObj(kind syncKind, init func(mem []byte), core func(o *syncObj) any) (*syncObj, error) {
-	seg, err := shm.New(kind.size())
+	return newSizedObj(kind, kind.size(), init, core)
+}
+
+// newSizedObj is newSyncObj with the segment's size, header included.
+func newSizedObj(kind syncKind, size int, init func(mem []byte), core func(o *syncObj) any) (*syncObj, error) {
+	seg, err := shm.New(size)
 	if err != nil {
 		return nil, fmt.Errorf("mp: creating a %s: %w", kind, err)
 	}
@@ -131,7 +145,14 @@ func register(id [16]byte, kind syncKind, seg *shm.Segment, core func(o *syncObj
 	o.core = core(o)
 	// The memory is unmapped only once nothing in this process can touch
 	// it: Close cannot know that a goroutine is not still inside a wait.
-	runtime.AddCleanup(o, func(s *shm.Segment) { _ = s.Close() }, seg)
+	// The numbers of a Value or Array are unmapped by Close alone: a slice
+	// of them (Array.Slice) can outlive the object, unseen by the garbage
+	// collector.
+	if kind.sized() {
+		runtime.AddCleanup(o, func(s *shm.Segment) { _ = s.CloseFile() }, seg)
+	} else {
+		runtime.AddCleanup(o, func(s *shm.Segment) { _ = s.Close() }, seg)
+	}
 	runtime.AddCleanup(o, forgetSyncObj, id)
 	syncObjs.m[id] = weak.Make(o)
 	return o
@@ -161,7 +182,11 @@ func (o *syncObj) Close() error {
 		delete(syncObjs.m, o.id)
 	}
 	syncObjs.Unlock()
-	if err := o.seg.CloseFile(); err != nil && !errors.Is(err, shm.ErrClosed) {
+	closeSeg := o.seg.CloseFile
+	if o.kind.sized() {
+		closeSeg = o.seg.Close
+	}
+	if err := closeSeg(); err != nil && !errors.Is(err, shm.ErrClosed) {
 		return fmt.Errorf("mp: closing a %s: %w", o.kind, err)
 	}
 	return nil
@@ -225,8 +250,8 @@ func deadline(d time.Duration) time.Time {
 }
 
 // The encoding of an object carried to a child: a version, the kind, the
-// identity, and the index of the segment's file among the files the child
-// inherits (see files.go).
+// identity, the segment's size for a sized kind (uvarint), and the index of
+// the segment's file among the files the child inherits (see files.go).
 const syncEncoding = 1
 
 // appendSyncObj appends o's encoding to b, handing its file to the child
@@ -241,6 +266,9 @@ func appendSyncObj(b []byte, o *syncObj) ([]byte, error) {
 	}
 	b = append(b, syncEncoding, byte(o.kind))
 	b = append(b, o.id[:]...)
+	if o.kind.sized() {
+		b = binary.AppendUvarint(b, uint64(o.seg.Size()))
+	}
 	return appendFiles(b, f)
 }
 
@@ -254,6 +282,14 @@ func readSyncObj(d *decoder, want syncKind, core func(o *syncObj) any) (*syncObj
 	kind := syncKind(d.byte())
 	id := [16]byte(d.b)
 	d.b = d.b[16:]
+	size := kind.size()
+	if kind.sized() {
+		n := d.uint()
+		if n < syncObjOff || n > shm.MaxSize {
+			d.fail()
+		}
+		size = int(n)
+	}
 	f := d.file()
 	if d.err != nil {
 		return nil, d.err
@@ -264,13 +300,13 @@ func readSyncObj(d *decoder, want syncKind, core func(o *syncObj) any) (*syncObj
 	syncObjs.Lock()
 	defer syncObjs.Unlock()
 	if wp, ok := syncObjs.m[id]; ok {
-		if o := wp.Value(); o != nil && o.kind == kind {
+		if o := wp.Value(); o != nil && o.kind == kind && o.seg.Size() == size {
 			// Passed twice (or back): the same hold. The file stays
 			// with the inherited files.
 			return o, nil
 		}
 	}
-	seg, err := shm.Attach(f, kind.size())
+	seg, err := shm.Attach(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("mp: mapping a %s: %w", kind, err)
 	}

@@ -1,0 +1,296 @@
+package mp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"github.com/go-mp/mp/internal/shm"
+)
+
+// A Value's or Array's numbers live in a segment of their own, as a Lock
+// does (syncobj.go, kinds kindValue and kindArray), after the header,
+// whose spare words hold what a child checks before it uses them:
+//
+//	24  element code  uint32  elemCode
+//	32  length        uint64  1 for a Value
+const (
+	dataCodeOff = 24
+	dataLenOff  = 32
+)
+
+// newData creates the segment of n numbers of type T, set to init (zeros
+// past its end).
+func newData[T Number](kind syncKind, n int, init []T) (*syncObj, []T, error) {
+	var zero T
+	size := unsafe.Sizeof(zero)
+	if n < 0 || uint64(n) > (shm.MaxSize-syncObjOff)/uint64(size) {
+		return nil, nil, fmt.Errorf("%w: %d numbers of type %s", ErrBadSize, n, elemName[T]())
+	}
+	o, err := newSizedObj(kind, syncObjOff+n*int(size), nil, noCore)
+	if err != nil {
+		return nil, nil, err
+	}
+	hdr := o.seg.Bytes()
+	binary.LittleEndian.PutUint32(hdr[dataCodeOff:], elemCode[T]())
+	binary.LittleEndian.PutUint64(hdr[dataLenOff:], uint64(n))
+	s := elems[T](o, n)
+	copy(s, init) // no other process has the memory yet
+	return o, s, nil
+}
+
+func noCore(*syncObj) any { return nil }
+
+// elems returns the numbers of o.
+func elems[T Number](o *syncObj, n int) []T {
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(o.mem))), n)
+}
+
+// decodeData decodes a Value or Array of T that d holds, checking its
+// header.
+func decodeData[T Number](d *decoder, kind syncKind) (*syncObj, []T, error) {
+	o, err := readSyncObj(d, kind, noCore)
+	if err != nil {
+		return nil, nil, err
+	}
+	hdr := o.seg.Bytes()
+	code := binary.LittleEndian.Uint32(hdr[dataCodeOff:])
+	n := binary.LittleEndian.Uint64(hdr[dataLenOff:])
+	if want := elemCode[T](); code != want {
+		return nil, nil, fmt.Errorf("%w: a %s of %s where one of %s was expected", ErrBadMessage, kind, codeName(code), elemName[T]())
+	}
+	var zero T
+	if n > uint64(len(o.mem))/uint64(unsafe.Sizeof(zero)) || kind == kindValue && n != 1 {
+		return nil, nil, fmt.Errorf("%w: a %s's shared memory does not hold its numbers", ErrBadMessage, kind)
+	}
+	return o, elems[T](o, int(n)), nil
+}
+
+// appendLock appends the encoding of l, a Value's or Array's lock.
+func appendLock(b []byte, l SharedLock) ([]byte, error) {
+	return appendSyncObj(b, l.lockCore().obj)
+}
+
+// readLock decodes a lock that appendLock encoded: a Lock or an RLock.
+func readLock(d *decoder) (SharedLock, error) {
+	if len(d.b) < 2 {
+		return nil, fmt.Errorf("%w: no lock", ErrBadMessage)
+	}
+	switch syncKind(d.b[1]) {
+	case kindLock:
+		o, err := readSyncObj(d, kindLock, newLockCore(false))
+		if err != nil {
+			return nil, err
+		}
+		return &Lock{c: o.core.(*lockCore)}, nil
+	case kindRLock:
+		o, err := readSyncObj(d, kindRLock, newLockCore(true))
+		if err != nil {
+			return nil, err
+		}
+		return &RLock{c: o.core.(*lockCore)}, nil
+	}
+	return nil, fmt.Errorf("%w: a %s where a lock was expected", ErrBadMessage, syncKind(d.b[1]))
+}
+
+// RawValue is a number in shared memory, like Python's
+// multiprocessing.RawValue: a process that creates one and passes it to
+// its children shares the number with them, with no copy. T is one of the
+// fixed-size number types (see Number for Python's typecodes).
+//
+// Load, Store, Add and CompareAndSwap are atomic, in every process: no
+// lock is needed for a counter that many processes add to. For updates
+// that read and write more than one number, take a lock: a Value is a
+// RawValue with one (Python's Value, whose get_lock is GetLock).
+//
+// A RawValue is given to a child as an argument of a Process or a field
+// of a Runner, under either start method, and can be passed on from
+// there; elsewhere (Send, Put) it cannot be encoded, and gives
+// ErrNotPassable. A process has one mapping of it however often it was
+// passed. The zero RawValue is not usable: create one with NewRawValue.
+type RawValue[T Number] struct {
+	o *syncObj
+	p *T
+}
+
+// NewRawValue returns a new RawValue holding v.
+func NewRawValue[T Number](v T) (*RawValue[T], error) {
+	o, s, err := newData(kindValue, 1, []T{v})
+	if err != nil {
+		return nil, err
+	}
+	return &RawValue[T]{o: o, p: &s[0]}, nil
+}
+
+// ptr returns the number's address, or panics on a zero or closed value.
+func (v *RawValue[T]) ptr() *T {
+	if v == nil || v.o == nil {
+		panic("mp: use of a zero Value: create it with NewValue or NewRawValue")
+	}
+	if v.o.closed.Load() {
+		panic("mp: use of a closed Value")
+	}
+	return v.p
+}
+
+// Load returns the number.
+func (v *RawValue[T]) Load() T {
+	defer runtime.KeepAlive(v)
+	return atomicLoad(v.ptr())
+}
+
+// Store sets the number to x.
+func (v *RawValue[T]) Store(x T) {
+	defer runtime.KeepAlive(v)
+	atomicStore(v.ptr(), x)
+}
+
+// Add adds delta to the number, atomically, and returns the sum. Integers
+// wrap around, as Go's do.
+func (v *RawValue[T]) Add(delta T) T {
+	defer runtime.KeepAlive(v)
+	return atomicAdd(v.ptr(), delta)
+}
+
+// CompareAndSwap sets the number to new if it is old, atomically, and
+// reports whether it did. Floats are compared by their bits: a NaN matches
+// the same NaN, and -0 does not match +0.
+func (v *RawValue[T]) CompareAndSwap(old, new T) bool {
+	defer runtime.KeepAlive(v)
+	return atomicCAS(v.ptr(), old, new)
+}
+
+// WithLock returns a Value that is v guarded by l (Python's
+// sharedctypes.synchronized): several Values and Arrays can share one
+// lock. l must not be nil.
+func (v *RawValue[T]) WithLock(l SharedLock) *Value[T] {
+	v.ptr()
+	if l == nil {
+		panic("mp: WithLock of a nil lock")
+	}
+	return &Value[T]{RawValue: v, lock: l}
+}
+
+// Close releases this process's mapping of the number: every later use in
+// this process panics. Other processes keep theirs; the memory goes with
+// the last of them. Close must not run while another goroutine uses the
+// value. A second Close returns nil.
+func (v *RawValue[T]) Close() error {
+	if v == nil || v.o == nil {
+		panic("mp: use of a zero Value: create it with NewValue or NewRawValue")
+	}
+	return v.o.Close()
+}
+
+// MarshalBinary lets Start carry v into a child; it fails elsewhere, with
+// ErrNotPassable.
+func (v *RawValue[T]) MarshalBinary() ([]byte, error) {
+	defer runtime.KeepAlive(v)
+	if v == nil || v.o == nil {
+		return nil, fmt.Errorf("%w: a zero Value", ErrBadMessage)
+	}
+	return appendSyncObj(nil, v.o)
+}
+
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (v *RawValue[T]) UnmarshalBinary(b []byte) error {
+	d := &decoder{b: b}
+	o, s, err := decodeData[T](d, kindValue)
+	if err == nil && len(d.b) != 0 {
+		err = fmt.Errorf("%w: trailing bytes after a Value", ErrBadMessage)
+	}
+	if err != nil {
+		return err
+	}
+	v.o, v.p = o, &s[0]
+	return nil
+}
+
+// Value is a number in shared memory guarded by a lock, like Python's
+// multiprocessing.Value: a RawValue (Python's get_obj) and the lock that
+// GetLock returns.
+//
+// Unlike the properties of Python's synchronized wrappers, Load and Store
+// do not take the lock: they and Add and CompareAndSwap are atomic by
+// themselves. The lock is for what reads and writes more than once, as
+// Python's
+//
+//	with v.get_lock():
+//		v.value = f(v.value)
+//
+// is in Go
+//
+//	l := v.GetLock()
+//	l.Lock()
+//	v.Store(f(v.Load()))
+//	l.Unlock()
+//
+// which excludes others that take the lock, not a plain Store elsewhere.
+// (The update above is better written with CompareAndSwap, or Add.)
+//
+// A Value crosses into children as a RawValue does, with its lock. The
+// zero Value is not usable: create one with NewValue, or with a
+// RawValue's WithLock.
+type Value[T Number] struct {
+	*RawValue[T]
+	lock SharedLock
+}
+
+// NewValue returns a new Value holding v, with a new RLock (Python's
+// default).
+func NewValue[T Number](v T) (*Value[T], error) {
+	raw, err := NewRawValue(v)
+	if err != nil {
+		return nil, err
+	}
+	l, err := NewRLock()
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return &Value[T]{RawValue: raw, lock: l}, nil
+}
+
+// GetLock returns the lock that guards v: the RLock that NewValue made, or
+// the lock given to WithLock.
+func (v *Value[T]) GetLock() SharedLock {
+	if v == nil || v.lock == nil {
+		panic("mp: use of a zero Value: create it with NewValue")
+	}
+	return v.lock
+}
+
+// Close releases this process's mapping of the number; see
+// RawValue.Close. The lock is left alone: it may guard other values, or be
+// used by itself. Close it with its own Close, or leave it to the garbage
+// collector.
+func (v *Value[T]) Close() error { return v.RawValue.Close() }
+
+// MarshalBinary lets Start carry v, and its lock, into a child; it fails
+// elsewhere, with ErrNotPassable.
+func (v *Value[T]) MarshalBinary() ([]byte, error) {
+	b, err := v.RawValue.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return appendLock(b, v.GetLock())
+}
+
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (v *Value[T]) UnmarshalBinary(b []byte) error {
+	d := &decoder{b: b}
+	o, s, err := decodeData[T](d, kindValue)
+	if err != nil {
+		return err
+	}
+	l, err := readLock(d)
+	if err == nil && len(d.b) != 0 {
+		err = fmt.Errorf("%w: trailing bytes after a Value", ErrBadMessage)
+	}
+	if err != nil {
+		return err
+	}
+	v.RawValue, v.lock = &RawValue[T]{o: o, p: &s[0]}, l
+	return nil
+}

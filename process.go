@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-mp/mp/internal/inherit"
+	"github.com/go-mp/mp/internal/shm"
 	"github.com/go-mp/mp/spawn"
 )
 
@@ -586,11 +587,12 @@ func childEnv(env []string, m spawn.Marker) []string {
 	}
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, spawn.EnvVar+"=") {
+		if !strings.HasPrefix(kv, spawn.EnvVar+"=") && !strings.HasPrefix(kv, shm.TreeEnv+"=") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, spawn.EnvVar+"="+m.String())
+	// The child is of this process's tree, for shared memory's names.
+	return append(out, spawn.EnvVar+"="+m.String(), processTree().Env())
 }
 
 var executable = sync.OnceValues(os.Executable)

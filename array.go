@@ -3,6 +3,8 @@ package mp
 import (
 	"fmt"
 	"runtime"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // RawArray is a fixed-length array of numbers in shared memory, like
@@ -134,15 +136,15 @@ func (a *RawArray[T]) MarshalBinary() ([]byte, error) {
 	if a == nil || a.o == nil {
 		return nil, fmt.Errorf("%w: a zero Array", ErrBadMessage)
 	}
-	return appendSyncObj(nil, a.o)
+	return marshalData(a.o, nil)
 }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (a *RawArray[T]) UnmarshalBinary(b []byte) error {
-	d := &decoder{b: b}
+	d := wire.NewReader(b)
 	o, s, err := decodeData[T](d, kindArray)
-	if err == nil && len(d.b) != 0 {
-		err = fmt.Errorf("%w: trailing bytes after an Array", ErrBadMessage)
+	if err == nil {
+		err = d.End()
 	}
 	if err != nil {
 		return err
@@ -210,23 +212,23 @@ func (a *Array[T]) Close() error { return a.RawArray.Close() }
 // MarshalBinary lets Start carry a, and its lock, into a child; it fails
 // elsewhere, with ErrNotPassable.
 func (a *Array[T]) MarshalBinary() ([]byte, error) {
-	b, err := a.RawArray.MarshalBinary()
-	if err != nil {
-		return nil, err
+	if a == nil || a.RawArray == nil || a.o == nil || a.lock == nil {
+		return nil, fmt.Errorf("%w: a zero Array", ErrBadMessage)
 	}
-	return appendLock(b, a.GetLock())
+	defer runtime.KeepAlive(a)
+	return marshalData(a.o, a.lock)
 }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (a *Array[T]) UnmarshalBinary(b []byte) error {
-	d := &decoder{b: b}
+	d := wire.NewReader(b)
 	o, s, err := decodeData[T](d, kindArray)
 	if err != nil {
 		return err
 	}
 	l, err := readLock(d)
-	if err == nil && len(d.b) != 0 {
-		err = fmt.Errorf("%w: trailing bytes after an Array", ErrBadMessage)
+	if err == nil {
+		err = d.End()
 	}
 	if err != nil {
 		return err

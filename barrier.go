@@ -62,11 +62,13 @@ func (b *Barrier) core() *barrierCore {
 // index: 0 for the first to arrive, Parties()-1 for the last, each once per
 // round. It returns ErrBrokenBarrier if the barrier is broken or breaks
 // meanwhile, and ErrSyncClosed after Close.
-func (b *Barrier) Wait() (int, error) { return b.core().wait(nil, time.Time{}) }
+func (b *Barrier) Wait() (int, error) { return b.core().wait(context.Background(), time.Time{}) }
 
 // WaitTimeout is Wait for at most d (zero or less: no wait); a timeout
 // breaks the barrier, for every party, and returns ErrBrokenBarrier.
-func (b *Barrier) WaitTimeout(d time.Duration) (int, error) { return b.core().wait(nil, deadline(d)) }
+func (b *Barrier) WaitTimeout(d time.Duration) (int, error) {
+	return b.core().wait(context.Background(), deadline(d))
+}
 
 // WaitContext is Wait until ctx is done; that breaks the barrier and
 // returns an error that is both ErrBrokenBarrier and ctx's error.
@@ -126,7 +128,7 @@ func (b *Barrier) Close() error { return b.core().obj.Close() }
 
 // MarshalBinary lets Start carry b into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (b *Barrier) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, b.core().obj) }
+func (b *Barrier) MarshalBinary() ([]byte, error) { return marshalSyncObj(b.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (b *Barrier) UnmarshalBinary(data []byte) error {

@@ -258,3 +258,98 @@ func pythonQueueRate(b *testing.B) (float64, float64) {
 	b.Logf("%s", strings.TrimSpace(string(out)))
 	return v, put
 }
+
+func init() { ipcTargets = append(ipcTargets, largeSink) }
+
+// largeSink reads batches of n bytes raw from raw, acknowledging each with
+// one byte, and gets batches of n items from q, acknowledging each on
+// done.
+func largeSink(raw *mp.Conn, q, done *mp.Queue, size, batch int) error {
+	go func() {
+		r, w := mp.ConnFiles(raw)
+		buf := make([]byte, size*batch)
+		for {
+			if _, err := io.ReadFull(r, buf); err != nil {
+				return
+			}
+			if _, err := w.Write([]byte{1}); err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		for range batch {
+			var b []byte
+			if err := q.Get(&b); err != nil {
+				return nil
+			}
+		}
+		if err := done.Put(batch); err != nil {
+			return err
+		}
+	}
+}
+
+// BenchmarkQueueLarge measures large items ([]byte of 1 MiB) from the
+// parent to a child through a Queue, until the child has got them all,
+// against the floor: the same bytes through a raw os.Pipe between the same
+// processes. Iterations alternate; it reports medians and the ratio
+// ("x-raw", rate over the raw rate).
+func BenchmarkQueueLarge(b *testing.B) {
+	const size, batch = 1 << 20, 16
+	raw, rawChild, err := mp.Pipe(true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := mp.NewQueue(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	done, err := mp.NewQueue(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := mp.NewProcess(largeSink, rawChild, q, done, size, batch)
+	if err := p.Start(); err != nil {
+		b.Fatal(err)
+	}
+	rawChild.Close()
+	b.Cleanup(func() {
+		raw.Close()
+		_ = p.Kill()
+		_ = p.Join()
+		q.Close()
+		done.Close()
+	})
+	rr, rw := mp.ConnFiles(raw)
+	item := bytes.Repeat([]byte{'x'}, size)
+	ack := make([]byte, 1)
+	var floor, ours []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		for range batch {
+			if _, err := rw.Write(item); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := io.ReadFull(rr, ack); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		for range batch {
+			if err := q.Put(item); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var n int
+		if err := done.Get(&n); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		floor, ours = append(floor, t1.Sub(t0)), append(ours, t2.Sub(t1))
+	}
+	f, o := median(floor), median(ours)
+	b.ReportMetric(size*batch/f.Seconds()/1e6, "raw-MB/s")
+	b.ReportMetric(size*batch/o.Seconds()/1e6, "mp-MB/s")
+	b.ReportMetric(f.Seconds()/o.Seconds(), "x-raw")
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-mp/mp/internal/robust"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Condition is a condition variable that processes share, like Python's
@@ -112,7 +113,7 @@ func (c *Condition) Unlock() { c.core().lock.Unlock() }
 // holder that died, and ErrSyncClosed, without the lock, if Close (of the
 // condition, or of its lock) ended it.
 func (c *Condition) Wait() error {
-	_, err := c.core().wait(nil, time.Time{})
+	_, err := c.core().wait(context.Background(), time.Time{})
 	return err
 }
 
@@ -120,7 +121,7 @@ func (c *Condition) Wait() error {
 // a d of zero or less does not wait, but still releases and takes back the
 // lock (so that a notification already given is taken).
 func (c *Condition) WaitTimeout(d time.Duration) (bool, error) {
-	return c.core().wait(nil, deadline(d))
+	return c.core().wait(context.Background(), deadline(d))
 }
 
 // WaitContext is Wait until ctx is done; it then returns ctx's error,
@@ -135,7 +136,7 @@ func (c *Condition) WaitContext(ctx context.Context) error {
 // caller holds the lock, and pred is called with it held. An error of Wait
 // ends it.
 func (c *Condition) WaitFor(pred func() bool, timeout time.Duration) (bool, error) {
-	return c.core().waitFor(nil, pred, deadline(timeout))
+	return c.core().waitFor(context.Background(), pred, deadline(timeout))
 }
 
 // WaitForContext waits until pred returns true or ctx is done, and returns
@@ -173,11 +174,14 @@ func (c *Condition) Close() error { return c.core().obj.Close() }
 func (c *Condition) MarshalBinary() ([]byte, error) {
 	cc := c.core()
 	// The lock first: the condition's half in the child is made with it.
-	b, err := appendSyncObj(nil, cc.lc.obj)
-	if err != nil {
+	w := &wire.Writer{}
+	if err := appendSyncObj(w, cc.lc.obj); err != nil {
 		return nil, err
 	}
-	return appendSyncObj(b, cc.obj)
+	if err := appendSyncObj(w, cc.obj); err != nil {
+		return nil, err
+	}
+	return w.B, nil
 }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
@@ -185,7 +189,7 @@ func (c *Condition) UnmarshalBinary(b []byte) error {
 	if len(b) < 2 {
 		return fmt.Errorf("%w: not an encoded Condition", ErrBadMessage)
 	}
-	d := &decoder{b: b}
+	d := wire.NewReader(b)
 	var lock SharedLock
 	switch k := syncKind(b[1]); k {
 	case kindLock:
@@ -207,8 +211,8 @@ func (c *Condition) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: trailing bytes after a Condition", ErrBadMessage)
+	if err := d.End(); err != nil {
+		return err
 	}
 	c.c = o.core.(*condCore)
 	return nil

@@ -2,7 +2,6 @@ package mp
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Conn is one end of a [Pipe], or a connection made by a [Listener] or
@@ -34,7 +35,7 @@ type Conn struct {
 	closed atomic.Bool
 
 	rmu    sync.Mutex
-	hdr    [frameHeader]byte
+	hdr    [wire.HeaderSize]byte
 	broken error // the stream is out of step: every receive fails so
 
 	wmu  sync.Mutex
@@ -91,12 +92,14 @@ func (c *Conn) SetMaxMessage(n int) {
 	c.max.Store(int64(n))
 }
 
-// Send sends v, encoded with encoding/gob; the receiver decodes it with
-// Recv into a value of the same type (or one gob can decode into). Types
-// sent inside interface values must be registered with gob.Register.
+// Send sends v; the receiver decodes it with Recv into a value of the same
+// type (or one of the same shape). v may be nil, and Recv then sets its
+// variable to the zero value. Named types sent inside interface values
+// must be registered with RegisterType. See "Values" in the package
+// documentation for what can be sent.
 func (c *Conn) Send(v any) error {
 	passing.RLock()
-	b, err := encodeValue(nil, v)
+	b, err := wire.Encode(nil, v)
 	passing.RUnlock()
 	if err != nil {
 		return err
@@ -105,7 +108,7 @@ func (c *Conn) Send(v any) error {
 }
 
 // Recv receives a message sent with Send and decodes it into v, which must
-// be a non-nil pointer. It blocks until a message comes, and returns io.EOF
+// be a non-nil pointer; what v pointed to is replaced, not merged into. It blocks until a message comes, and returns io.EOF
 // once the peer has closed its end and every message has been received.
 func (c *Conn) Recv(v any) error {
 	if err := checkPointer(v); err != nil {
@@ -115,7 +118,7 @@ func (c *Conn) Recv(v any) error {
 	if err != nil {
 		return err
 	}
-	return decodeValue(b, v)
+	return wire.Decode(b, v)
 }
 
 // SendBytes sends p as one message, which RecvBytes returns whole.
@@ -139,12 +142,12 @@ func (c *Conn) SendBytes(p []byte) error {
 	if len(p) <= 64<<10 {
 		// One write: fewer system calls, and atomic on a pipe up to
 		// PIPE_BUF bytes.
-		c.wbuf = appendFrame(c.wbuf[:0], p)
+		c.wbuf = wire.AppendFrame(c.wbuf[:0], p)
 		_, err = w.Write(c.wbuf)
 	} else {
 		// No copy of a large message.
-		var hdr [frameHeader]byte
-		binary.BigEndian.PutUint32(hdr[:], uint32(len(p)))
+		var hdr [wire.HeaderSize]byte
+		wire.PutHeader(&hdr, len(p))
 		if _, err = w.Write(hdr[:]); err == nil {
 			_, err = w.Write(p)
 		}
@@ -174,7 +177,7 @@ func (c *Conn) RecvBytes() ([]byte, error) {
 	if c.broken != nil {
 		return nil, c.broken
 	}
-	b, err := readFrame(r, &c.hdr, int(c.max.Load()))
+	b, err := wire.ReadFrame(r, &c.hdr, int(c.max.Load()))
 	switch {
 	case err == io.EOF:
 		return nil, io.EOF
@@ -217,9 +220,9 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 		}
 		return 0, c.ioError("receive", err)
 	}
-	n := binary.BigEndian.Uint32(c.hdr[:])
+	n := wire.Length(c.hdr[:])
 	if uint64(n) > uint64(len(p)) {
-		if _, err := readPayload(r, n, int(c.max.Load())); err != nil {
+		if _, err := wire.ReadPayload(r, n, int(c.max.Load())); err != nil {
 			c.broken = err
 			return 0, err
 		}
@@ -303,31 +306,32 @@ func (c *Conn) ioError(op string, err error) error {
 	return fmt.Errorf("mp: %s: %w", op, err)
 }
 
-// GobEncode lets Start carry c into a child; it fails elsewhere, with
+// MarshalBinary lets Start carry c into a child; it fails elsewhere, with
 // ErrNotPassable, as it does for a connection of a Listener or Client.
-func (c *Conn) GobEncode() ([]byte, error) {
+func (c *Conn) MarshalBinary() ([]byte, error) {
 	if c.nc != nil {
 		return nil, fmt.Errorf("%w: a network connection stays in its process", ErrNotPassable)
 	}
 	if c.closed.Load() {
 		return nil, ErrConnClosed
 	}
-	b := []byte{1}
-	b = binary.AppendUvarint(b, uint64(c.max.Load()))
-	return appendFiles(b, c.rf, c.wf)
+	w := &wire.Writer{}
+	w.Byte(1)
+	w.Uint(uint64(c.max.Load()))
+	return appendFiles(w, c.rf, c.wf)
 }
 
-// GobDecode is GobEncode's inverse, in the child.
-func (c *Conn) GobDecode(b []byte) error {
-	d := &decoder{b: b}
-	if d.byte() != 1 {
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (c *Conn) UnmarshalBinary(b []byte) error {
+	d := wire.NewReader(b)
+	if d.Byte() != 1 {
 		return fmt.Errorf("%w: not an encoded Conn", ErrBadMessage)
 	}
-	max := d.uint()
-	rf := d.file()
-	wf := d.file()
-	if d.err != nil {
-		return d.err
+	max := d.Uint()
+	rf := readFile(d)
+	wf := readFile(d)
+	if err := d.End(); err != nil {
+		return err
 	}
 	if max == 0 || max > 1<<32-1 {
 		return fmt.Errorf("%w: bad Conn", ErrBadMessage)
@@ -335,63 +339,4 @@ func (c *Conn) GobDecode(b []byte) error {
 	c.rf, c.wf = rf, wf
 	c.max.Store(int64(max))
 	return nil
-}
-
-// decoder reads the encodings of Conn and Queue.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: malformed encoding", ErrBadMessage)
-	}
-}
-
-func (d *decoder) byte() byte {
-	if d.err != nil || len(d.b) == 0 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) uint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if d.err != nil || n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) int() int64 {
-	v, n := binary.Varint(d.b)
-	if d.err != nil || n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// file reads an index into the inherited files; -1 is none.
-func (d *decoder) file() *os.File {
-	i := d.int()
-	if d.err != nil || i == -1 {
-		return nil
-	}
-	if i < 0 || i > 1<<20 {
-		d.fail()
-		return nil
-	}
-	f, err := inheritedFile(int(i))
-	if err != nil && d.err == nil {
-		d.err = err
-	}
-	return f
 }

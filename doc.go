@@ -35,9 +35,9 @@
 // or an error, or a [Runner] (Python's Process subclass with run). Targets
 // are registered by passing them to Main, or with [Register] from the init
 // function of the package that defines them. Arguments are checked against
-// the parameter types at Start and carried with encoding/gob; a closure, an
-// unregistered function, arguments of the wrong number or type, or one that
-// cannot be encoded make Start fail and start nothing.
+// the parameter types at Start and carried as values (see Values below); a
+// closure, an unregistered function, arguments of the wrong number or type,
+// or one that cannot be encoded make Start fail and start nothing.
 //
 // # Start methods
 //
@@ -59,9 +59,9 @@
 //
 // Processes share no memory; they talk over a [Pipe] (two connected
 // [Conn]s), a [Queue], [JoinableQueue] or [SimpleQueue], or a connection
-// from a [Listener] and [Client]. Values travel gob-encoded (Send, Put);
-// bytes travel as they are (SendBytes), each message whole, an empty one
-// included.
+// from a [Listener] and [Client]. Values travel encoded (Send, Put; see
+// Values below); bytes travel as they are (SendBytes), each message whole,
+// an empty one included.
 //
 //	func worker(q *mp.Queue, c *mp.Conn) error {
 //		var job string
@@ -81,22 +81,35 @@
 //
 // A Conn or a queue reaches a child as an argument of a Process, or a
 // field of a Runner, under either start method, and the child may pass it
-// on: the child inherits the pipes (descriptors 5, 6, ... on Unix,
-// inherited handles on Windows), which Start collects as it encodes the
-// arguments. Nothing else can encode them (ErrNotPassable).
+// on: the child inherits the pipes, and a queue's shared memory
+// (descriptors 5, 6, ... on Unix, inherited handles on Windows), which
+// Start collects as it encodes the arguments. Nothing else can encode them (ErrNotPassable).
 //
-// A queue is Python's design: a pipe, a lock each for its readers and
-// writers, and a goroutine in each producing process (the feeder) that
-// writes what Put left, in batches. The locks and the counters behind
-// Qsize live in a page of memory the processes share, so an uncontended
-// lock is one atomic operation; waiting is done on a pipe. A reader reads
-// a message and the next one's header in one read, and leaves the header
-// in the shared page for the next reader. When a child exits, what its
-// feeders cannot write to a full pipe (no one reads: its parent is
-// joining it, say) goes to its parent, which puts it on the queue before
-// Join returns: Python's child would wait for its feeder for ever
-// (bpo-29797). On Windows, where a write to an anonymous pipe cannot be
-// interrupted, the child still waits.
+// A queue is a ring of bytes in memory that every process holding it maps
+// (memfd_create on Linux, a paging-file section on Windows), guarded by a
+// lock that records its holder's process identity (PID and start time, so
+// a reused PID cannot pass for it). Put copies an item into free space and
+// then commits the new tail and the counts in one journaled step; Get
+// copies one out and commits the new head. Whoever dies, at whatever
+// instant (SIGKILL included), the others go on: a waiter checks a holder's
+// life every 100 ms and takes a dead one's lock over, finishing its
+// journaled step if it had begun it, so no item is ever torn, interleaved
+// or duplicated. An item larger than a quarter of the ring streams through
+// it while its reader copies it out; a dead writer's item is dropped, a
+// dead reader's is drained by the next. What a dead process loses is what
+// it held: the items it had put and not yet written, or the one it was
+// reading; Qsize, a bounded queue's capacity and JoinableQueue's count
+// come back once its death is noticed.
+//
+// As in Python, Put does not wait for room (a bounded queue waits for a
+// place): an item that does not fit goes to this process's backlog, which
+// a goroutine (the feeder) writes in order as room appears. When a child
+// exits, its children have been joined, and its feeders have written what
+// readers took, the rest goes to its parent inside its exit report, and
+// the parent puts it on the queue before Join returns: Python's child would
+// wait for its feeder for ever (bpo-29797). A parent that no longer holds
+// the queue passes such items up to its own parent; if they reach no
+// holder, Join's error says how many were lost ([ErrItemsLost]).
 //
 // A frame on a pipe or connection is a 4-byte length and the message.
 // A frame over the maximum ([DefaultMaxMessage], 64 MiB, unless
@@ -105,6 +118,69 @@
 // bytes arrive, never on a frame's word alone. A [Listener] authenticates
 // each connection both ways with an HMAC-SHA256 challenge on the key of
 // the process tree (Process.AuthKey) before it decodes a byte.
+//
+// # Values
+//
+// Arguments, a Runner's fields, Fork globals, and what Send and Put carry
+// are encoded in CBOR (RFC 8949), with github.com/fxamacker/cbor, and
+// decoded into a variable of the receiver's choosing: the same type, or
+// one of the same shape (struct fields match by name; a field the other
+// side lacks is skipped).
+//
+//   - Anything made of numbers, strings, bools, []byte, slices, arrays,
+//     maps, structs and pointers crosses; so do time.Time (to the
+//     nanosecond, with its offset from UTC, in the years 0 to 9999 that
+//     RFC 3339 can write) and types that implement
+//     encoding.BinaryMarshaler and BinaryUnmarshaler. Channels,
+//     functions and complex numbers do not.
+//   - nil crosses as nil: Put(nil) (an untyped nil, a nil pointer, a nil
+//     slice or map) makes Get set its variable to the zero value, nil for
+//     a pointer or interface, so Python's None poison pill ports directly.
+//   - A received value replaces the variable's old value: no field of it
+//     survives.
+//   - A struct's fields must be exported. An unexported field is refused
+//     (Send, Put and Start return [ErrBadMessage] naming it), unless the
+//     field is tagged `mp:"-"`, which leaves it behind (zero on the other
+//     side), or the type implements encoding.BinaryMarshaler. Struct tags
+//     `cbor:"name"`, or failing that `json:"name"`, rename a field, and
+//     "-" or omitempty drop it, as encoding/json does.
+//   - A value nested deeper than [MaxDepth] levels (10 000: each pointer,
+//     struct, slice, map and interface a level), such as a cycle of
+//     pointers, is refused; it never overflows the stack.
+//   - A named type carried inside an interface value (a field of type
+//     any or error, an element of a []any) must be registered, in every
+//     process, with [RegisterType]: the receiver then decodes it as that
+//     type. An interface holding a builtin value decodes as the codec's
+//     generic form: integers as int64 (a big.Int beyond its range),
+//     floats as float64, strings, []byte, bools, nil, time.Time, slices
+//     as []any and maps as map[any]any.
+//
+// Decoding is meant for input from a hostile peer: a malformed message, one
+// of the wrong type, or one that would make the receiver allocate more than
+// 48 times its size for what it decodes (a slice of large structs sent as
+// empty maps, say; a legitimate message made of little but empty maps
+// can be refused too) is ErrBadMessage, never a panic or a crash; with the
+// decoder's own overheads, a message costs its receiver at most about 64
+// times its size, which a fuzzer checks.
+//
+// # Synchronisation
+//
+// [Lock], [RLock], [Semaphore] (and NewBoundedSemaphore), [Event],
+// [Condition] and [Barrier] are Python's synchronisation primitives for
+// processes. Each lives in a shared memory segment of its own
+// (internal/shm, internal/robust) and crosses into children as a Queue
+// does; a process has one hold on it however often it is passed. Taking a
+// free Lock is one atomic compare-and-swap; waiting is a futex on Linux and
+// a poll backing off to 1 ms elsewhere.
+//
+// Unlike Python's, they survive the death of a process that takes part: a
+// Lock or RLock whose holder dies is taken over by the next Acquire, which
+// returns [ErrOwnerDead] holding it; the units of a Semaphore held by a
+// dead process are given back (the Acquire that gets one returns
+// ErrOwnerDead); a Condition's Notify never counts a dead waiter; a dead
+// party breaks a Barrier ([ErrBrokenBarrier]) for the others. Each within
+// about 0.1 s of the death. A Lock is held by a process, an RLock by a
+// goroutine (see their docs).
 //
 // # Exit codes and errors
 //
@@ -157,8 +233,12 @@
 // Process.Status reads the scheduler state with gopsutil; Windows reports
 // none, so a live child there is StateRunning.
 //
-// Anonymous pipes on Windows have no read deadlines, so a timed Get, Poll
-// or lock wait there looks at the pipe with PeekNamedPipe, backing off up
-// to 5 ms. A Listener on Windows uses loopback TCP (Go has no named pipes,
+// Anonymous pipes on Windows have no read deadlines, so a timed Recv or
+// Poll there looks at the pipe with PeekNamedPipe, backing off up to 5 ms.
+// A queue waits in the kernel on Linux (futex); elsewhere it looks at the
+// shared memory, backing off from 50 µs to 1 ms. On macOS and the BSDs a
+// queue's memory is a temporary file removed at once, and a process's
+// identity is read with sysctl (FreeBSD through gopsutil); both are only
+// cross-compiled here. A Listener on Windows uses loopback TCP (Go has no named pipes,
 // and Wine no AF_UNIX).
 package mp

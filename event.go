@@ -75,14 +75,14 @@ func (e *Event) IsSet() bool {
 
 // Wait waits until the flag is set. After Close it returns ErrSyncClosed.
 func (e *Event) Wait() error {
-	_, err := e.core().wait(nil, time.Time{})
+	_, err := e.core().wait(context.Background(), time.Time{})
 	return err
 }
 
 // WaitTimeout waits at most d until the flag is set, and reports whether
 // it is; a d of zero or less looks without waiting.
 func (e *Event) WaitTimeout(d time.Duration) (bool, error) {
-	return e.core().wait(nil, deadline(d))
+	return e.core().wait(context.Background(), deadline(d))
 }
 
 // WaitContext waits until the flag is set or ctx is done; it then returns
@@ -99,7 +99,7 @@ func (e *Event) Close() error { return e.core().obj.Close() }
 
 // MarshalBinary lets Start carry e into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (e *Event) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, e.core().obj) }
+func (e *Event) MarshalBinary() ([]byte, error) { return marshalSyncObj(e.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (e *Event) UnmarshalBinary(b []byte) error {

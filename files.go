@@ -1,19 +1,21 @@
 package mp
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Connections and queues cross into a child as inherited files. Start
-// encodes the arguments with encoding/gob, which gives an encoder no
-// context, so Start opens a collection under passing's write lock, the
-// GobEncode methods of Conn and Queue add their files to it and encode
-// only indices, and Start passes the files to the child (as fds 5, 6, ...
-// on Unix, as inherited handles on Windows). The child installs them
-// before it decodes its arguments, and GobDecode maps the indices back.
+// encodes the arguments with the value codec (internal/wire), which gives
+// an encoder no context, so Start opens a collection under passing's write
+// lock, the MarshalBinary methods of Conn and Queue add their files to it
+// and encode only indices, and Start passes the files to the child (as fds
+// 5, 6, ... on Unix, as inherited handles on Windows). The child installs
+// them before it decodes its arguments, and UnmarshalBinary maps the
+// indices back.
 // Send and Put hold passing's read lock while they encode, so that a
 // value they carry can never land in a collection.
 var passing struct {
@@ -36,7 +38,7 @@ func collectFiles(encode func() error) ([]*os.File, error) {
 }
 
 // passFile adds f to the open collection and returns its index. Only
-// GobEncode methods call it, on the goroutine that runs collectFiles.
+// MarshalBinary methods call it, on the goroutine that runs collectFiles.
 func passFile(f *os.File) (int, error) {
 	if !passing.active {
 		return 0, fmt.Errorf("%w: connections and queues can only be carried to a child, as an argument of Process or a field of a Runner",
@@ -75,10 +77,10 @@ func inheritedFile(i int) (*os.File, error) {
 	return inherited.files[i], nil
 }
 
-// appendFiles hands files to the child being started and appends their
-// indices in its inherited files (-1 for nil) to b: how a Conn or a queue
-// encodes its pipes.
-func appendFiles(b []byte, files ...*os.File) ([]byte, error) {
+// appendFiles hands files to the child being started and writes their
+// indices in its inherited files (-1 for nil) to w: how a Conn or a queue
+// encodes its pipes. It returns what w holds.
+func appendFiles(w *wire.Writer, files ...*os.File) ([]byte, error) {
 	for _, f := range files {
 		i := -1
 		if f != nil {
@@ -87,7 +89,25 @@ func appendFiles(b []byte, files ...*os.File) ([]byte, error) {
 				return nil, err
 			}
 		}
-		b = binary.AppendVarint(b, int64(i))
+		w.Int(int64(i))
 	}
-	return b, nil
+	return w.B, nil
+}
+
+// readFile reads an index that appendFiles wrote and returns the
+// inherited file; nil for -1.
+func readFile(d *wire.Reader) *os.File {
+	i := d.Int()
+	if d.Err != nil || i == -1 {
+		return nil
+	}
+	if i < 0 || i > 1<<20 {
+		d.Fail("file index")
+		return nil
+	}
+	f, err := inheritedFile(int(i))
+	if err != nil && d.Err == nil {
+		d.Err = err
+	}
+	return f
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/go-mp/mp/internal/ring"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Errors of connections and queues, compared with errors.Is.
@@ -16,11 +17,13 @@ var (
 	// ErrMessageTooLarge: a message over the configured maximum, sent or
 	// announced by a frame's length. A Conn that received such a frame is
 	// out of step with its peer: later receives return the same error.
-	ErrMessageTooLarge = errors.New("mp: message too large")
-	// ErrBadMessage: a message that cannot be decoded: a truncated frame,
-	// garbage, a value of the wrong type, or a value that gob cannot
-	// encode.
-	ErrBadMessage = errors.New("mp: bad message")
+	ErrMessageTooLarge = wire.ErrMessageTooLarge
+	// ErrBadMessage: a message that cannot be decoded (a truncated frame,
+	// garbage, a value of the wrong type, one whose decoding would
+	// allocate more than 48 times its size), or a value that cannot be
+	// encoded (an unexported field, a channel, nesting deeper than
+	// MaxDepth, a named type inside an interface that is not registered).
+	ErrBadMessage = wire.ErrBadMessage
 	// ErrBufferTooShort: RecvBytesInto got a message longer than its
 	// buffer.
 	ErrBufferTooShort = errors.New("mp: buffer too short")

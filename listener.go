@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Listener accepts authenticated connections, like Python's
@@ -177,8 +179,8 @@ func digest(key, msg []byte) []byte {
 // handshakeRecv reads one frame of at most maxHandshake bytes, and decodes
 // nothing.
 func handshakeRecv(c *Conn) ([]byte, error) {
-	var hdr [frameHeader]byte
-	b, err := readFrame(c.br, &hdr, maxHandshake)
+	var hdr [wire.HeaderSize]byte
+	b, err := wire.ReadFrame(c.br, &hdr, maxHandshake)
 	if err != nil {
 		return nil, fmt.Errorf("%w: during the handshake: %w", ErrAuth, err)
 	}

@@ -135,7 +135,7 @@ func (l *Lock) Acquire() error {
 		runtime.KeepAlive(c)
 		return nil
 	}
-	_, err := c.acquire(nil, time.Time{})
+	_, err := c.acquire(context.Background(), time.Time{})
 	return err
 }
 
@@ -149,7 +149,7 @@ func (l *Lock) AcquireTimeout(d time.Duration) (bool, error) {
 		runtime.KeepAlive(c)
 		return true, nil
 	}
-	return c.acquire(nil, deadline(d))
+	return c.acquire(context.Background(), deadline(d))
 }
 
 // AcquireContext takes the lock, waiting until ctx is done; it then returns
@@ -191,7 +191,7 @@ func (l *Lock) Close() error { return l.core().obj.Close() }
 
 // MarshalBinary lets Start carry l into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (l *Lock) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, l.core().obj) }
+func (l *Lock) MarshalBinary() ([]byte, error) { return marshalSyncObj(l.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (l *Lock) UnmarshalBinary(b []byte) error {
@@ -206,14 +206,14 @@ func (l *Lock) UnmarshalBinary(b []byte) error {
 // Acquire takes the lock, or takes it once more if the calling goroutine
 // holds it. The errors are as for Lock.Acquire.
 func (l *RLock) Acquire() error {
-	_, err := l.core().acquire(nil, time.Time{})
+	_, err := l.core().acquire(context.Background(), time.Time{})
 	return err
 }
 
 // AcquireTimeout takes the lock, waiting at most d, and reports whether it
 // did; see Lock.AcquireTimeout.
 func (l *RLock) AcquireTimeout(d time.Duration) (bool, error) {
-	return l.core().acquire(nil, deadline(d))
+	return l.core().acquire(context.Background(), deadline(d))
 }
 
 // AcquireContext takes the lock, waiting until ctx is done; see
@@ -245,7 +245,7 @@ func (l *RLock) Close() error { return l.core().obj.Close() }
 
 // MarshalBinary lets Start carry l into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (l *RLock) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, l.core().obj) }
+func (l *RLock) MarshalBinary() ([]byte, error) { return marshalSyncObj(l.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (l *RLock) UnmarshalBinary(b []byte) error {
@@ -381,7 +381,7 @@ func (c *lockCore) restore(depth int) error {
 		var err error
 		recovered, err = c.m.Lock(c.obj.closing, time.Time{})
 		if err != nil {
-			return c.obj.waitError(nil, err)
+			return c.obj.waitError(context.Background(), err)
 		}
 	}
 	if c.recursive {

@@ -30,12 +30,19 @@ var helpers = map[string]func(){
 
 const helperEnv = "MP_TEST_HELPER"
 
+// slowMainEnv makes a child sleep that long before mp.Main.
+const slowMainEnv = "MP_TEST_SLOW_MAIN"
+
 func TestMain(m *testing.M) {
 	// Before the guard: this runs in children too, as code before mp.Main
 	// does in any program.
 	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" {
 		helpers[h]()
 		os.Exit(0)
+	}
+	// A child slow to reach mp.Main (TestQueueSlowChild).
+	if d, err := time.ParseDuration(os.Getenv(slowMainEnv)); err == nil {
+		time.Sleep(d)
 	}
 	mp.Main(append(targets, ipcTargets...)...)
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
@@ -169,7 +176,7 @@ func speak() {
 type greeter struct {
 	Greeting string
 	Times    int
-	hidden   int
+	hidden   int `mp:"-"` // left behind: zero in the child
 }
 
 func (g *greeter) Run() error {

@@ -35,7 +35,8 @@ type Process struct {
 	Target any
 
 	// Args are the arguments of a function Target, checked against its
-	// parameter types at Start and carried to the child with encoding/gob.
+	// parameter types at Start and carried to the child as values (see
+	// Values in the package documentation).
 	// A Runner target takes none: its exported fields are carried instead.
 	Args []any
 

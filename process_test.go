@@ -138,7 +138,7 @@ func TestRunnerTarget(t *testing.T) {
 	start(t, p)
 	require.NoError(t, p.Join())
 	want := "hello from " + p.Name + " 0\n"
-	assert.Equal(t, want+want, out.String(), "exported fields cross, unexported ones do not")
+	assert.Equal(t, want+want, out.String(), "exported fields cross, those tagged mp:\"-\" do not")
 }
 
 func TestVariadicTarget(t *testing.T) {

@@ -2,12 +2,12 @@ package mp
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/go-mp/mp/internal/ring"
+	"github.com/go-mp/mp/internal/wire"
 	"github.com/go-mp/mp/spawn"
 )
 
@@ -24,10 +24,10 @@ const MaxQueueSize = ring.MaxMaxsize
 // A Queue is given to a child as an argument of a Process, or a field of a
 // Runner, under either start method, and can be passed on from there.
 //
-// The items live in shared memory: a ring of 256 KiB that every process
+// The items live in shared memory: a ring of 1 MiB that every process
 // holding the queue maps, guarded by a lock that a process killed while
 // holding it does not keep (see package doc, # Pipes and queues). An item
-// is gob-encoded as Put is called; as in Python, Put returns at once: an
+// is encoded as Put is called; as in Python, Put returns at once: an
 // item that does not fit in the ring waits in this process's backlog, which
 // a goroutine (the feeder) writes as room appears. A child process lets
 // its feeders finish when its target returns, and hands what no one reads
@@ -112,12 +112,16 @@ func (q *Queue) ring() (*ring.Queue, error) {
 }
 
 // Put puts v at the tail of the queue, waiting while a bounded queue is
-// full. v is encoded with encoding/gob before Put returns: a value gob
-// cannot encode is an error here, not in the feeder.
+// full. v is encoded (see "Values" in the package documentation) before
+// Put returns: a value that cannot be encoded is an error here, not in the
+// feeder. v may be nil: Get then sets its variable to the zero value.
 func (q *Queue) Put(v any) error { return q.put(v, time.Time{}) }
 
 // PutTimeout is Put waiting at most timeout for room; then it returns
-// ErrFull. A timeout of zero or less does not wait.
+// ErrFull. A timeout of zero or less does not wait for room. (Timed and
+// no-wait calls wait up to 10 ms past their timeout for the queue's lock,
+// which a process holds for a copy and a commit: they fail because the
+// queue is full or empty, not because another process was using it.)
 func (q *Queue) PutTimeout(v any, timeout time.Duration) error {
 	return q.put(v, time.Now().Add(max(timeout, 0)))
 }
@@ -131,7 +135,7 @@ func (q *Queue) put(v any, deadline time.Time) error {
 		return err
 	}
 	passing.RLock()
-	b, err := encodeValue(nil, v)
+	b, err := wire.Encode(nil, v)
 	passing.RUnlock()
 	if err != nil {
 		return err
@@ -175,7 +179,7 @@ func (q *Queue) get(v any, deadline time.Time) error {
 	if err != nil {
 		return queueError(err)
 	}
-	return decodeValue(b, v)
+	return wire.Decode(b, v)
 }
 
 // queueError maps the ring's errors to this package's.
@@ -256,16 +260,16 @@ func (q *SimpleQueue) Empty() bool { return q.q.Empty() }
 // Close releases this process's hold on the queue; see Queue.Close.
 func (q *SimpleQueue) Close() error { return q.q.Close() }
 
-// GobEncode lets Start carry q into a child; see Queue.GobEncode.
-func (q *SimpleQueue) GobEncode() ([]byte, error) { return q.q.GobEncode() }
+// MarshalBinary lets Start carry q into a child; see Queue.MarshalBinary.
+func (q *SimpleQueue) MarshalBinary() ([]byte, error) { return q.q.MarshalBinary() }
 
-// GobDecode is GobEncode's inverse, in the child.
-func (q *SimpleQueue) GobDecode(b []byte) error { return q.q.GobDecode(b) }
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (q *SimpleQueue) UnmarshalBinary(b []byte) error { return q.q.UnmarshalBinary(b) }
 
-// GobEncode lets Start carry q into a child; it fails elsewhere, with
+// MarshalBinary lets Start carry q into a child; it fails elsewhere, with
 // ErrNotPassable. What crosses is the queue's identity, a few numbers and
 // its shared memory segment, as an inherited file.
-func (q *Queue) GobEncode() ([]byte, error) {
+func (q *Queue) MarshalBinary() ([]byte, error) {
 	r, err := q.ring()
 	if err != nil {
 		return nil, err
@@ -275,32 +279,33 @@ func (q *Queue) GobEncode() ([]byte, error) {
 		return nil, ErrQueueClosed
 	}
 	id := r.ID()
-	b := append([]byte{2}, id[:]...)
+	w := &wire.Writer{}
+	w.Byte(2)
+	w.Raw(id[:])
 	flags := uint64(0)
 	if q.simple {
 		flags |= 2
 	}
-	b = binary.AppendUvarint(b, flags)
-	b = binary.AppendUvarint(b, uint64(q.max))
-	b = binary.AppendUvarint(b, uint64(size))
-	return appendFiles(b, f)
+	w.Uint(flags)
+	w.Uint(uint64(q.max))
+	w.Uint(uint64(size))
+	return appendFiles(w, f)
 }
 
-// GobDecode is GobEncode's inverse, in the child. A queue that arrives
-// twice in one process is one queue there.
-func (q *Queue) GobDecode(b []byte) error {
-	d := &decoder{b: b}
-	if d.byte() != 2 || len(d.b) < 16 {
+// UnmarshalBinary is MarshalBinary's inverse, in the child. A queue that
+// arrives twice in one process is one queue there.
+func (q *Queue) UnmarshalBinary(b []byte) error {
+	d := wire.NewReader(b)
+	if d.Byte() != 2 || len(d.B) < 16 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
-	id := [16]byte(d.b)
-	d.b = d.b[16:]
-	flags := d.uint()
-	maxMsg := d.uint()
-	size := d.uint()
-	f := d.file()
-	if d.err != nil {
-		return d.err
+	id := [16]byte(d.Raw(16))
+	flags := d.Uint()
+	maxMsg := d.Uint()
+	size := d.Uint()
+	f := readFile(d)
+	if err := d.End(); err != nil {
+		return err
 	}
 	if f == nil || maxMsg == 0 || maxMsg > 1<<32-1 || size > 1<<31 {
 		return fmt.Errorf("%w: bad Queue", ErrBadMessage)

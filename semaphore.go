@@ -83,14 +83,14 @@ func (s *Semaphore) core() *semCore {
 // ErrOwnerDead with a unit that a dead holder left. After Close it returns
 // ErrSyncClosed.
 func (s *Semaphore) Acquire() error {
-	_, err := s.core().acquire(nil, time.Time{})
+	_, err := s.core().acquire(context.Background(), time.Time{})
 	return err
 }
 
 // AcquireTimeout takes a unit, waiting at most d, and reports whether it
 // did; a d of zero or less tries once. The error is as for Acquire.
 func (s *Semaphore) AcquireTimeout(d time.Duration) (bool, error) {
-	return s.core().acquire(nil, deadline(d))
+	return s.core().acquire(context.Background(), deadline(d))
 }
 
 // AcquireContext takes a unit, waiting until ctx is done; it then returns
@@ -130,7 +130,7 @@ func (s *Semaphore) Close() error { return s.core().obj.Close() }
 
 // MarshalBinary lets Start carry s into a child; it fails elsewhere, with
 // ErrNotPassable.
-func (s *Semaphore) MarshalBinary() ([]byte, error) { return appendSyncObj(nil, s.core().obj) }
+func (s *Semaphore) MarshalBinary() ([]byte, error) { return marshalSyncObj(s.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (s *Semaphore) UnmarshalBinary(b []byte) error {

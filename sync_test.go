@@ -125,6 +125,7 @@ func TestLock(t *testing.T) {
 	// "with lock": sync.Locker.
 	var locker sync.Locker = l
 	locker.Lock()
+	assert.True(t, l.Locked())
 	locker.Unlock()
 	assert.Panics(t, func() { locker.Unlock() })
 

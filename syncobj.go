@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-mp/mp/internal/robust"
 	"github.com/go-mp/mp/internal/shm"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // A synchronisation object (Lock, RLock, Semaphore, Event, Condition,
@@ -211,8 +212,7 @@ func syncAtExit() {
 	}
 }
 
-// waitCtx returns the context a wait watches: ctx (nil: none), ended also
-// by Close.
+// waitCtx returns the context a wait watches: ctx, ended also by Close.
 func (o *syncObj) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	if ctx == nil || ctx.Done() == nil {
 		return o.closing, func() {}
@@ -254,49 +254,60 @@ func deadline(d time.Duration) time.Time {
 // the segment's file among the files the child inherits (see files.go).
 const syncEncoding = 1
 
-// appendSyncObj appends o's encoding to b, handing its file to the child
+// appendSyncObj writes o's encoding to w, handing its file to the child
 // being started.
-func appendSyncObj(b []byte, o *syncObj) ([]byte, error) {
+func appendSyncObj(w *wire.Writer, o *syncObj) error {
 	if o.closed.Load() {
-		return nil, ErrSyncClosed
+		return ErrSyncClosed
 	}
 	f := o.seg.File()
 	if f == nil {
-		return nil, ErrSyncClosed
+		return ErrSyncClosed
 	}
-	b = append(b, syncEncoding, byte(o.kind))
-	b = append(b, o.id[:]...)
+	w.Byte(syncEncoding)
+	w.Byte(byte(o.kind))
+	w.Raw(o.id[:])
 	if o.kind.sized() {
-		b = binary.AppendUvarint(b, uint64(o.seg.Size()))
+		w.Uint(uint64(o.seg.Size()))
 	}
-	return appendFiles(b, f)
+	_, err := appendFiles(w, f)
+	return err
+}
+
+// marshalSyncObj returns o's encoding.
+func marshalSyncObj(o *syncObj) ([]byte, error) {
+	w := &wire.Writer{}
+	if err := appendSyncObj(w, o); err != nil {
+		return nil, err
+	}
+	return w.B, nil
 }
 
 // readSyncObj reads an object's encoding and returns this process's hold
 // on it: the one it has if it was passed before (or made here), else a new
 // one on the inherited segment.
-func readSyncObj(d *decoder, want syncKind, core func(o *syncObj) any) (*syncObj, error) {
-	if d.byte() != syncEncoding || d.err != nil || len(d.b) < 1+16 {
-		return nil, fmt.Errorf("%w: not an encoded %s", ErrBadMessage, want)
+func readSyncObj(d *wire.Reader, want syncKind, core func(o *syncObj) any) (*syncObj, error) {
+	if d.Byte() != syncEncoding {
+		d.Fail("encoding of a " + want.String())
 	}
-	kind := syncKind(d.byte())
-	id := [16]byte(d.b)
-	d.b = d.b[16:]
+	kind := syncKind(d.Byte())
+	raw := d.Raw(16)
 	size := kind.size()
 	if kind.sized() {
-		n := d.uint()
+		n := d.Uint()
 		if n < syncObjOff || n > shm.MaxSize {
-			d.fail()
+			d.Fail("size of a " + kind.String())
 		}
 		size = int(n)
 	}
-	f := d.file()
-	if d.err != nil {
-		return nil, d.err
+	f := readFile(d)
+	if d.Err != nil {
+		return nil, d.Err
 	}
 	if kind != want || f == nil {
 		return nil, fmt.Errorf("%w: a %s where a %s was expected", ErrBadMessage, kind, want)
 	}
+	id := [16]byte(raw)
 	syncObjs.Lock()
 	defer syncObjs.Unlock()
 	if wp, ok := syncObjs.m[id]; ok {
@@ -319,12 +330,15 @@ func readSyncObj(d *decoder, want syncKind, core func(o *syncObj) any) (*syncObj
 	return register(id, kind, seg, core), nil
 }
 
-// decodeSyncObj decodes a whole encoding made by appendSyncObj.
+// decodeSyncObj decodes a whole encoding made by marshalSyncObj.
 func decodeSyncObj(b []byte, want syncKind, core func(o *syncObj) any) (*syncObj, error) {
-	d := &decoder{b: b}
+	d := wire.NewReader(b)
 	o, err := readSyncObj(d, want, core)
-	if err == nil && len(d.b) != 0 {
-		err = fmt.Errorf("%w: trailing bytes after a %s", ErrBadMessage, want)
+	if err != nil {
+		return nil, err
 	}
-	return o, err
+	if err := d.End(); err != nil {
+		return nil, err
+	}
+	return o, nil
 }

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Runner is implemented by a Target written in the style of a Python
-// Process subclass: a struct whose exported fields are carried to the child
-// (with encoding/gob) and whose Run method is the child's work.
+// Process subclass: a struct whose fields are carried to the child and
+// whose Run method is the child's work. Its fields must be exported, or
+// tagged `mp:"-"` to be left behind (they start at zero in the child):
+// Start refuses an untagged unexported field, naming it.
 //
 //	type Greeter struct{ Greeting string }
 //
@@ -149,10 +151,7 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 			}
 			v = v.Elem()
 		}
-		if !hasExportedFields(v.Type()) {
-			return nil, nil // nothing to carry; gob refuses such types
-		}
-		b, err := spawn.Encode(boxValue(v).Interface())
+		b, err := wire.Encode(nil, v.Interface())
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot encode the fields of %T: %w", ErrArgs, value, err)
 		}
@@ -166,7 +165,7 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 	for i, v := range in {
 		box.Field(i).Set(v)
 	}
-	b, err := spawn.Encode(box.Interface())
+	b, err := wire.Encode(nil, box.Interface())
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot encode arguments of %s: %w", ErrArgs, t.display(), err)
 	}
@@ -231,7 +230,7 @@ func (t *target) decodeArgs(b []byte) ([]reflect.Value, error) {
 		return nil, nil
 	}
 	box := reflect.New(argsType(ft))
-	if err := spawn.Decode(b, box.Interface()); err != nil {
+	if err := wire.Decode(b, box.Interface()); err != nil {
 		return nil, err
 	}
 	in := make([]reflect.Value, ft.NumIn())
@@ -241,8 +240,8 @@ func (t *target) decodeArgs(b []byte) ([]reflect.Value, error) {
 	return in, nil
 }
 
-// argsType is a struct with one field per parameter, so that gob carries
-// zero values, nil pointers and interface values as it carries fields.
+// argsType is a struct with one field per parameter, so that the
+// arguments travel as one value of a type both sides know.
 func argsType(ft reflect.Type) reflect.Type {
 	fields := make([]reflect.StructField, ft.NumIn())
 	for i := range fields {
@@ -251,38 +250,14 @@ func argsType(ft reflect.Type) reflect.Type {
 	return reflect.StructOf(fields)
 }
 
-func boxValue(v reflect.Value) reflect.Value {
-	b := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: v.Type()}})).Elem()
-	b.Field(0).Set(v)
-	return b
-}
-
 // newRunner decodes a Runner's fields in the child. It returns a *T, which
 // implements Runner whether Run has a pointer or a value receiver.
 func (t *target) newRunner(b []byte) (Runner, error) {
 	p := reflect.New(t.typ)
-	if b != nil {
-		box := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: t.typ}}))
-		if err := spawn.Decode(b, box.Interface()); err != nil {
-			return nil, err
-		}
-		p.Elem().Set(box.Elem().Field(0))
+	if err := wire.Decode(b, p.Interface()); err != nil {
+		return nil, err
 	}
 	return p.Interface().(Runner), nil
-}
-
-// hasExportedFields reports whether gob has anything to carry for t: any
-// type but a struct without exported fields.
-func hasExportedFields(t reflect.Type) bool {
-	if t.Kind() != reflect.Struct {
-		return true
-	}
-	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).IsExported() {
-			return true
-		}
-	}
-	return false
 }
 
 func (t *target) display() string {

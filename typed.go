@@ -50,18 +50,18 @@ func (t *TypedQueue[T]) GetTimeout(timeout time.Duration) (T, error) {
 // Close is Queue.Close.
 func (t *TypedQueue[T]) Close() error { return t.q.Close() }
 
-// GobEncode lets Start carry t into a child; see Queue.GobEncode.
-func (t *TypedQueue[T]) GobEncode() ([]byte, error) {
+// MarshalBinary lets Start carry t into a child; see Queue.MarshalBinary.
+func (t *TypedQueue[T]) MarshalBinary() ([]byte, error) {
 	if t.q == nil {
 		return nil, fmt.Errorf("%w: use NewTypedQueue", ErrQueueClosed)
 	}
-	return t.q.GobEncode()
+	return t.q.MarshalBinary()
 }
 
-// GobDecode is GobEncode's inverse, in the child.
-func (t *TypedQueue[T]) GobDecode(b []byte) error {
+// UnmarshalBinary is MarshalBinary's inverse, in the child.
+func (t *TypedQueue[T]) UnmarshalBinary(b []byte) error {
 	q := &Queue{}
-	if err := q.GobDecode(b); err != nil {
+	if err := q.UnmarshalBinary(b); err != nil {
 		return err
 	}
 	t.q = q

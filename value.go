@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/go-mp/mp/internal/shm"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // A Value's or Array's numbers live in a segment of their own, as a Lock
@@ -49,7 +50,7 @@ func elems[T Number](o *syncObj, n int) []T {
 
 // decodeData decodes a Value or Array of T that d holds, checking its
 // header.
-func decodeData[T Number](d *decoder, kind syncKind) (*syncObj, []T, error) {
+func decodeData[T Number](d *wire.Reader, kind syncKind) (*syncObj, []T, error) {
 	o, err := readSyncObj(d, kind, noCore)
 	if err != nil {
 		return nil, nil, err
@@ -67,17 +68,27 @@ func decodeData[T Number](d *decoder, kind syncKind) (*syncObj, []T, error) {
 	return o, elems[T](o, int(n)), nil
 }
 
-// appendLock appends the encoding of l, a Value's or Array's lock.
-func appendLock(b []byte, l SharedLock) ([]byte, error) {
-	return appendSyncObj(b, l.lockCore().obj)
+// marshalData returns the encoding of a Value's or Array's numbers, o,
+// followed by that of their lock, l, if there is one.
+func marshalData(o *syncObj, l SharedLock) ([]byte, error) {
+	w := &wire.Writer{}
+	if err := appendSyncObj(w, o); err != nil {
+		return nil, err
+	}
+	if l != nil {
+		if err := appendSyncObj(w, l.lockCore().obj); err != nil {
+			return nil, err
+		}
+	}
+	return w.B, nil
 }
 
 // readLock decodes a lock that appendLock encoded: a Lock or an RLock.
-func readLock(d *decoder) (SharedLock, error) {
-	if len(d.b) < 2 {
+func readLock(d *wire.Reader) (SharedLock, error) {
+	if len(d.B) < 2 {
 		return nil, fmt.Errorf("%w: no lock", ErrBadMessage)
 	}
-	switch syncKind(d.b[1]) {
+	switch syncKind(d.B[1]) {
 	case kindLock:
 		o, err := readSyncObj(d, kindLock, newLockCore(false))
 		if err != nil {
@@ -91,7 +102,7 @@ func readLock(d *decoder) (SharedLock, error) {
 		}
 		return &RLock{c: o.core.(*lockCore)}, nil
 	}
-	return nil, fmt.Errorf("%w: a %s where a lock was expected", ErrBadMessage, syncKind(d.b[1]))
+	return nil, fmt.Errorf("%w: a %s where a lock was expected", ErrBadMessage, syncKind(d.B[1]))
 }
 
 // RawValue is a number in shared memory, like Python's
@@ -190,15 +201,15 @@ func (v *RawValue[T]) MarshalBinary() ([]byte, error) {
 	if v == nil || v.o == nil {
 		return nil, fmt.Errorf("%w: a zero Value", ErrBadMessage)
 	}
-	return appendSyncObj(nil, v.o)
+	return marshalData(v.o, nil)
 }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (v *RawValue[T]) UnmarshalBinary(b []byte) error {
-	d := &decoder{b: b}
+	d := wire.NewReader(b)
 	o, s, err := decodeData[T](d, kindValue)
-	if err == nil && len(d.b) != 0 {
-		err = fmt.Errorf("%w: trailing bytes after a Value", ErrBadMessage)
+	if err == nil {
+		err = d.End()
 	}
 	if err != nil {
 		return err
@@ -270,23 +281,23 @@ func (v *Value[T]) Close() error { return v.RawValue.Close() }
 // MarshalBinary lets Start carry v, and its lock, into a child; it fails
 // elsewhere, with ErrNotPassable.
 func (v *Value[T]) MarshalBinary() ([]byte, error) {
-	b, err := v.RawValue.MarshalBinary()
-	if err != nil {
-		return nil, err
+	if v == nil || v.RawValue == nil || v.o == nil || v.lock == nil {
+		return nil, fmt.Errorf("%w: a zero Value", ErrBadMessage)
 	}
-	return appendLock(b, v.GetLock())
+	defer runtime.KeepAlive(v)
+	return marshalData(v.o, v.lock)
 }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (v *Value[T]) UnmarshalBinary(b []byte) error {
-	d := &decoder{b: b}
+	d := wire.NewReader(b)
 	o, s, err := decodeData[T](d, kindValue)
 	if err != nil {
 		return err
 	}
 	l, err := readLock(d)
-	if err == nil && len(d.b) != 0 {
-		err = fmt.Errorf("%w: trailing bytes after a Value", ErrBadMessage)
+	if err == nil {
+		err = d.End()
 	}
 	if err != nil {
 		return err

@@ -18,9 +18,10 @@
 // locks and the garbage collector in an undefined state), so mp re-executes
 // the binary and carries named values explicitly.
 //
-// Values are carried with encoding/gob, so a registered global must be
-// gob-encodable: exported struct fields only, interface values of types
-// passed to gob.Register. Start reports a global that is not.
+// Values are carried as Send and Put carry them (see Values in package mp),
+// so a registered global must be encodable: exported struct fields (or
+// fields tagged `mp:"-"`, left behind), named types inside interfaces
+// registered with mp.RegisterType. Start reports a global that is not.
 package isolation
 
 import "github.com/go-mp/mp/internal/inherit"

@@ -59,7 +59,7 @@ func show() {
 
 type opaque struct{ hidden int }
 
-// badGlobalMain registers a global gob cannot carry and tries a Fork start.
+// badGlobalMain registers a global that cannot be carried and tries a Fork start.
 func badGlobalMain() {
 	var bad = opaque{hidden: 1}
 	isolation.Inherit("bad", &bad)
@@ -172,7 +172,7 @@ func TestUncarriableGlobal(t *testing.T) {
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 3, string(out))
-	assert.Equal(t, `mp: cannot carry global "bad" (isolation_test.opaque): gob: type isolation_test.opaque has no exported fields`, lines[0])
+	assert.Equal(t, `mp: cannot carry global "bad" (isolation_test.opaque): mp: bad message: cannot encode isolation_test.opaque: field isolation_test.opaque.hidden is unexported (export it, tag it `+"`"+`mp:"-"`+"`"+` to leave it behind, or implement encoding.BinaryMarshaler)`, lines[0])
 	// Spawn carries no globals, so it is unaffected.
 	assert.Equal(t, "money=100 settings=initial/nil/map[] notCarried=initial", lines[1])
 	assert.Equal(t, "spawn: <nil>", lines[2])

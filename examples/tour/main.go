@@ -1,9 +1,10 @@
 // Command tour walks through the Python multiprocessing tutorial with mp,
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
-// main guard, the process object's methods, and queues and pipes. Each step says in a line or
-// two what it shows, then runs the same code as the example of that name
-// under examples/, with shorter sleeps. It takes a few seconds.
+// main guard, the process object's methods, queues and pipes, and locks,
+// events and barriers. Each step says in a line or two what it shows, then
+// runs the same code as the example of that name under examples/, with
+// shorter sleeps. It takes a few seconds.
 //
 //	go run ./examples/tour
 package main
@@ -90,6 +91,13 @@ var steps = []step{
 		"Processes share no memory, so they talk: producers put jobs on an mp.Queue and a consumer process\n" +
 			"gets them, each producer's in order; then the parent and a child play ping-pong over an mp.Pipe.",
 		func() error { return tutorial.IPC(tutorial.IPCConfig{Producers: 2, Items: 100, Rounds: 3}) },
+	},
+	{
+		"Synchronisation: locks, events and barriers",
+		"Processes that share a resource take turns: four workers add to a counter kept in a file, each\n" +
+			"read-add-write under an mp.Lock; workers run until an mp.Event stops them; workers go through\n" +
+			"rounds in lockstep at an mp.Barrier. A holder killed mid-way would not block the others.",
+		func() error { return tutorial.Sync(tutorial.SyncConfig{Workers: 4, Increments: 100, Rounds: 3}) },
 	},
 }
 

@@ -44,6 +44,8 @@ func TestTour(t *testing.T) {
 		{"The process object", `default name: Process-\d+`, `after JoinTimeout: IsAlive\(\) = false, ExitCode\(\) = -15`},
 		{"IPC: queues and pipes", `consumer: got 200 jobs from 2 producers, each producer's in order`,
 			`the sum of their numbers is 10100`, `main: sent "ping 3", got "pong 3"`, `child: the parent closed the pipe`},
+		{"Synchronisation: locks, events and barriers", `main: 4 workers x 100 increments under the lock: the counter is 400`,
+			`main: every worker stopped`, `main: 4 workers did 3 rounds in lockstep`},
 	}
 	at := 0
 	for i, step := range want {
@@ -66,7 +68,7 @@ func TestTour(t *testing.T) {
 		}
 		assert.NotContains(t, out[at:end], fmt.Sprintf("Step %d failed: ", i+1))
 	}
-	m := regexp.MustCompile(`\nTour complete: 9 steps in (\S+)\.\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`\nTour complete: 10 steps in (\S+)\.\n$`).FindStringSubmatch(out)
 	require.NotNil(t, m, "closing line")
 	assert.Less(t, r.Elapsed, 50*time.Second, "well under a minute, even on a loaded machine")
 }

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/wire"
 )
 
 var (
@@ -64,7 +64,7 @@ func Snapshot() (map[string][]byte, error) {
 	}
 	out := make(map[string][]byte, len(globals))
 	for name, ptr := range globals {
-		b, err := spawn.Encode(box(ptr.Elem()).Interface())
+		b, err := wire.Encode(nil, ptr.Interface()) // the pointer: encoded as its target, with its static type
 		if err != nil {
 			return nil, fmt.Errorf("mp: cannot carry global %q (%s): %w", name, ptr.Type().Elem(), err)
 		}
@@ -82,23 +82,9 @@ func Restore(snap map[string][]byte) error {
 		if !ok {
 			return fmt.Errorf("%w: %q (register it with isolation.Inherit before mp.Main)", ErrUnknown, name)
 		}
-		bv := reflect.New(boxType(ptr.Type().Elem()))
-		if err := spawn.Decode(b, bv.Interface()); err != nil {
+		if err := wire.Decode(b, ptr.Interface()); err != nil {
 			return fmt.Errorf("mp: restoring global %q: %w", name, err)
 		}
-		ptr.Elem().Set(bv.Elem().Field(0))
 	}
 	return nil
-}
-
-// box wraps v in a one-field struct, so that gob carries zero values, nil
-// pointers and interface values the same way it carries struct fields.
-func box(v reflect.Value) reflect.Value {
-	b := reflect.New(boxType(v.Type())).Elem()
-	b.Field(0).Set(v)
-	return b
-}
-
-func boxType(t reflect.Type) reflect.Type {
-	return reflect.StructOf([]reflect.StructField{{Name: "V", Type: t}})
 }

@@ -74,7 +74,7 @@ func (q *Queue) Join(ctx context.Context, deadline time.Time) error {
 	defer q.end()
 	for {
 		s := q.idle.Load()
-		if err := q.lock(ctx, deadline); err != nil {
+		if err := q.lock(ctx, lockBy(deadline)); err != nil {
 			return err
 		}
 		u := q.unfinishedLocked()

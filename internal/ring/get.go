@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -18,13 +19,13 @@ func (q *Queue) Get(ctx context.Context, deadline time.Time) ([]byte, error) {
 		return nil, err
 	}
 	defer q.end()
-	if err := q.lockGate(ctx, deadline); err != nil {
+	if err := q.lockGate(ctx, lockBy(deadline)); err != nil {
 		return nil, timeoutAs(err, ErrEmpty)
 	}
-	defer func() { <-q.getGate }()
+	defer q.getGate.Unlock()
 	for {
 		ne := q.notEmpty.Load()
-		if err := q.lock(ctx, deadline); err != nil {
+		if err := q.lock(ctx, lockBy(deadline)); err != nil {
 			return nil, timeoutAs(err, ErrEmpty)
 		}
 		msg, got, moved, err := q.getLocked()
@@ -134,7 +135,8 @@ func (q *Queue) getLocked() (msg []byte, got, moved bool, err error) {
 		head := q.head.Load()
 		n, err := q.header(head)
 		if err != nil {
-			return nil, false, moved, err
+			return nil, false, moved, fmt.Errorf("%w (head %d tail %d items %d sWriter %x sStart %d sEnd %d sReader %x sREnd %d flags %x)", err,
+				head, q.tail.Load(), q.items.Load(), q.sWriter.Load(), q.sStart.Load(), q.sEnd.Load(), q.sReader.Load(), q.sREnd.Load(), q.sFlags.Load())
 		}
 		end := head + frameSize(n)
 		if end <= q.tail.Load() {

@@ -2,14 +2,15 @@ package ring
 
 import (
 	"context"
-	"encoding/binary"
 	"sync"
 	"time"
+
+	"github.com/go-mp/mp/internal/wire"
 )
 
 // Spill is what an exiting child could not write to one queue: its backlog,
-// as frames (a 4-byte big-endian length and the message, each), carried to
-// its parent in its report.
+// as wire frames (a 4-byte big-endian length and the message, each),
+// carried to its parent in its report.
 type Spill struct {
 	Queue  [16]byte
 	Frames []byte
@@ -25,16 +26,12 @@ func (sp Spill) Count() int {
 }
 
 func countFrames(b []byte) (int, bool) {
+	if !wire.ValidFrames(b) {
+		return 0, false
+	}
 	n := 0
 	for len(b) > 0 {
-		if len(b) < 4 {
-			return 0, false
-		}
-		k := binary.BigEndian.Uint32(b)
-		if uint64(k) > uint64(len(b)-4) {
-			return 0, false
-		}
-		b = b[4+int(k):]
+		b = b[wire.HeaderSize+int(wire.Length(b)):]
 		n++
 	}
 	return n, true
@@ -78,6 +75,25 @@ func Flush(budget int) (spills []Spill, lost int) {
 	for _, q := range qs {
 		if sp, ok := q.handover(); ok {
 			all = append(all, sp)
+		}
+	}
+	// The records of the queues this process holds are not needed any
+	// more: free those that hold nothing back.
+	registry.Lock()
+	held := make([]*Queue, 0, len(registry.m))
+	for _, wp := range registry.m {
+		if q := wp.Value(); q != nil {
+			held = append(held, q)
+		}
+	}
+	registry.Unlock()
+	for _, q := range held {
+		if q.begin(false) == nil {
+			if q.lock(context.Background(), time.Time{}) == nil {
+				q.releaseLocked()
+				q.mu.Unlock()
+			}
+			q.end()
 		}
 	}
 	forwarded.Lock()
@@ -129,12 +145,11 @@ func (q *Queue) handover() (Spill, bool) {
 	q.notFull.Wake()
 	size := 0
 	for _, b := range backlog {
-		size += 4 + len(b)
+		size += wire.HeaderSize + len(b)
 	}
 	frames := make([]byte, 0, size)
 	for _, b := range backlog {
-		frames = binary.BigEndian.AppendUint32(frames, uint32(len(b)))
-		frames = append(frames, b...)
+		frames = wire.AppendFrame(frames, b)
 	}
 	return Spill{Queue: q.id, Frames: frames}, true
 }
@@ -184,9 +199,9 @@ func (q *Queue) adopt(frames []byte, n int) bool {
 	q.feed.mu.Lock()
 	defer q.feed.mu.Unlock()
 	for len(frames) > 0 {
-		k := int(binary.BigEndian.Uint32(frames))
-		q.feed.add(q, frames[4:4+k:4+k])
-		frames = frames[4+k:]
+		k := wire.HeaderSize + int(wire.Length(frames))
+		q.feed.add(q, frames[wire.HeaderSize:k:k])
+		frames = frames[k:]
 	}
 	return true
 }

@@ -56,7 +56,7 @@ func (q *Queue) Put(ctx context.Context, msg []byte, deadline time.Time) error {
 func (q *Queue) putBounded(ctx context.Context, msg []byte, deadline time.Time) error {
 	for {
 		nf := q.notFull.Load()
-		if err := q.lock(ctx, deadline); err != nil {
+		if err := q.lock(ctx, lockBy(deadline)); err != nil {
 			if err == robust.ErrTimeout {
 				return ErrFull
 			}

@@ -17,13 +17,21 @@ const (
 )
 
 func wait(addr *uint32, old uint32, d time.Duration) {
-	if atomic.LoadUint32(addr) != old {
-		return
+	deadline := time.Now().Add(d)
+	for atomic.LoadUint32(addr) == old {
+		ts := unix.NsecToTimespec(d.Nanoseconds())
+		_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(old),
+			uintptr(unsafe.Pointer(&ts)), 0, 0)
+		// A wake, EAGAIN (the word changed) and ETIMEDOUT end the wait.
+		// EINTR is a signal, most often the Go runtime's preemption
+		// (SIGURG): wait on for what is left.
+		if e != unix.EINTR {
+			return
+		}
+		if d = time.Until(deadline); d <= 0 {
+			return
+		}
 	}
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	// EAGAIN (the word changed), ETIMEDOUT and EINTR all mean: look again.
-	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(old),
-		uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
 func wake(addr *uint32, n int) {

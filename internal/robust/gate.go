@@ -2,27 +2,37 @@ package robust
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// gate is a process-local lock that can be waited for with a deadline: a
-// sync.Mutex taken with TryLock, and a token channel on which goroutines
-// that found it held wait. Taking a free gate costs what a sync.Mutex does
-// (a channel send and receive cost twice as much, measured).
-type gate struct {
+// ErrStopped is returned by Gate.Lock when its stop channel is closed.
+var ErrStopped = errors.New("mp: stopped")
+
+// Gate is a process-local lock that can be waited for with a deadline, a
+// context and a stop channel: a sync.Mutex taken with TryLock, and a token
+// channel on which goroutines that found it held wait. Taking a free Gate
+// costs what a sync.Mutex does (a channel send and receive cost twice as
+// much, measured). Mutex puts one in front of its shared word; a queue
+// lets one goroutine per process read at a time with another.
+type Gate struct {
 	mu      sync.Mutex
 	waiters atomic.Int32
 	token   chan struct{} // a token after an unlock that saw waiters
 }
 
-func newGate() *gate { return &gate{token: make(chan struct{}, 1)} }
+// NewGate returns an unlocked Gate.
+func NewGate() *Gate { return &Gate{token: make(chan struct{}, 1)} }
 
-func (g *gate) tryLock() bool { return g.mu.TryLock() }
+// TryLock takes the gate if it is free, and reports whether it did.
+func (g *Gate) TryLock() bool { return g.mu.TryLock() }
 
-// lock takes the gate, waiting until deadline (zero: none) or ctx is done.
-func (g *gate) lock(ctx context.Context, deadline time.Time) error {
+// Lock takes the gate, waiting until deadline (zero: none), ctx is done
+// (its error) or stop is closed (ErrStopped; stop may be nil). It returns
+// ErrTimeout when the deadline passes.
+func (g *Gate) Lock(ctx context.Context, deadline time.Time, stop <-chan struct{}) error {
 	if g.mu.TryLock() {
 		return nil
 	}
@@ -50,11 +60,14 @@ func (g *gate) lock(ctx context.Context, deadline time.Time) error {
 			return ErrTimeout
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-stop:
+			return ErrStopped
 		}
 	}
 }
 
-func (g *gate) unlock() {
+// Unlock releases the gate; any goroutine may.
+func (g *Gate) Unlock() {
 	g.mu.Unlock()
 	if g.waiters.Load() > 0 {
 		select {

@@ -15,42 +15,46 @@ import (
 //	8   seq      uint32  changed by Unlock when someone waits (futex word)
 //	12  waiters  uint32  processes waiting in the kernel
 //	16  journal  uint32  number of valid journal entries; 0 when none
-//	24  entries  [MaxJournal]{off, value uint64}
-//	504 starving uint64  ID of a process that has waited too long; 0 if none
+//	24  starver  uint64  ID of a process that has waited too long; 0 when none
+//	32  entries  [MaxJournal]{off, value uint64}
 const (
-	mOwner    = 0
-	mSeq      = 8
-	mWaiters  = 12
-	mJournal  = 16
-	mEntries  = 24
-	mStarving = mEntries + 16*MaxJournal
+	mOwner   = 0
+	mSeq     = 8
+	mWaiters = 12
+	mJournal = 16
+	mStarver = 24
+	mEntries = 32
 
 	// MaxJournal is how many updates one Commit can make.
 	MaxJournal = 30
 
 	// MutexSize is the size of a Mutex record in shared memory.
-	MutexSize = mEntries + 16*MaxJournal + 8
+	MutexSize = mEntries + 16*MaxJournal
 )
+
+// starveAfter is how long a process waits for the lock before it asks the
+// others to stop taking it ahead of it (Go's sync.Mutex does the same after
+// 1 ms): a lock taken in a tight loop by other processes, or waited for by
+// looking (see Wait) where the others are woken, would otherwise keep it
+// waiting for seconds.
+const starveAfter = 2 * time.Millisecond
 
 // spins is how many times Lock looks at a held lock before it sleeps in the
 // kernel: holders keep it for well under a microsecond (a copy and a few
 // stores), and a futex sleep and wakeup cost several.
 const spins = 100
 
-// starveAfter is how long a waiter waits before it asks for the lock to
-// be kept for its process (sync.Mutex's starvation mode): until then a
-// process that releases and takes the lock again in a loop can keep it
-// from a waiter for ever, above all where waiting is polling (every OS but
-// Linux).
-const starveAfter = time.Millisecond
-
 // Mutex is a lock in shared memory held by a process, not a goroutine: any
 // goroutine of the holding process may Unlock it, and goroutines of one
 // process exclude each other through the shared word itself. Taking a free
 // lock is one compare-and-swap of the owner word with the process's ID, and
 // releasing it another; a goroutine that finds it held waits at a
-// process-local gate, so that one goroutine per process spins and sleeps in
+// process-local Gate, so that one goroutine per process spins and sleeps in
 // the kernel and the others wait for it on a channel.
+//
+// The lock is not fair, which makes it fast, but a process that has waited
+// for it for a few milliseconds is served next: the others stop taking it
+// ahead of it.
 //
 // A process that dies holding it (killed at any instant) does not keep it:
 // a waiter checks the holder's liveness every Interval, and once more before
@@ -68,13 +72,13 @@ type Mutex struct {
 	mem     []byte
 	off     int
 	owner   *atomic.Uint64
+	starver *atomic.Uint64
 	seq     *atomic.Uint32
 	seqRaw  *uint32
 	waiters *atomic.Uint32
 	journal *atomic.Uint32
-	starved *atomic.Uint64
 	entries *[MaxJournal]entry
-	gate    *gate  // held by the goroutine of this process that waits for the lock
+	gate    *Gate  // held by the goroutine of this process that waits for the lock
 	self    uint64 // Self(), read once
 	staged  int
 	race    raceClock
@@ -93,13 +97,13 @@ func NewMutex(mem []byte, off int) *Mutex {
 		mem:     mem,
 		off:     off,
 		owner:   Uint64At(mem, off+mOwner),
+		starver: Uint64At(mem, off+mStarver),
 		seq:     seq,
 		seqRaw:  (*uint32)(unsafe.Pointer(seq)),
 		waiters: Uint32At(mem, off+mWaiters),
 		journal: Uint32At(mem, off+mJournal),
-		starved: Uint64At(mem, off+mStarving),
 		entries: (*[MaxJournal]entry)(unsafe.Pointer(&mem[off+mEntries])),
-		gate:    newGate(),
+		gate:    NewGate(),
 		self:    uint64(Self()),
 	}
 }
@@ -107,18 +111,18 @@ func NewMutex(mem []byte, off int) *Mutex {
 // Owner returns the ID of the process that holds the lock; 0 if none.
 func (m *Mutex) Owner() ID { return ID(m.owner.Load()) }
 
+// Held reports whether this process holds the lock.
+func (m *Mutex) Held() bool { return m.owner.Load() == m.self }
+
 // TryLock takes the lock if it is free at once, and reports whether it did.
 // It never takes a dead holder's lock over (Lock does).
 func (m *Mutex) TryLock() bool {
-	if m.starved.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		m.race.acquire()
 		return true
 	}
 	return false
 }
-
-// Held reports whether this process holds the lock.
-func (m *Mutex) Held() bool { return m.owner.Load() == m.self }
 
 // Lock takes the lock, waiting until deadline (zero: no deadline) or until
 // ctx is done. It returns ErrTimeout, or ctx's error, if it could not; a
@@ -129,7 +133,7 @@ func (m *Mutex) Held() bool { return m.owner.Load() == m.self }
 // caller holds the lock and must bring the protected state back to
 // consistency.
 func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, err error) {
-	if m.starved.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+	if m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		m.race.acquire()
 		return false, nil
 	}
@@ -138,7 +142,7 @@ func (m *Mutex) Lock(ctx context.Context, deadline time.Time) (recovered bool, e
 
 func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered bool, err error) {
 	// One goroutine of this process spins and sleeps; the others wait here.
-	if err := m.gate.lock(ctx, deadline); err != nil {
+	if err := m.gate.Lock(ctx, deadline, nil); err != nil {
 		if err == ErrTimeout {
 			// The goroutine at the gate may be in a long sleep: a try
 			// still takes a dead holder's lock over.
@@ -146,10 +150,10 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 		}
 		return false, err
 	}
-	defer m.gate.unlock()
+	defer m.gate.Unlock()
 	try := !deadline.IsZero() && !time.Now().Before(deadline)
 	for i := 0; i < spins && !try; i++ {
-		if m.owner.Load() == 0 && m.mayTake() && m.owner.CompareAndSwap(0, m.self) {
+		if m.owner.Load() == 0 && m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 			m.race.acquire()
 			return false, nil
 		}
@@ -172,7 +176,7 @@ func (m *Mutex) lockSlow(ctx context.Context, deadline time.Time) (recovered boo
 // waiting.
 func (m *Mutex) takeOver() (bool, error) {
 	o := m.owner.Load()
-	if o == 0 && m.starved.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
+	if o == 0 && m.starver.Load() == 0 && m.owner.CompareAndSwap(0, m.self) {
 		m.race.acquire()
 		return false, nil
 	}
@@ -184,77 +188,64 @@ func (m *Mutex) takeOver() (bool, error) {
 	return false, ErrTimeout
 }
 
-// mayTake reports whether this process may take a free lock: no other
-// process has waited too long for it. Only the goroutine at the gate asks.
-func (m *Mutex) mayTake() bool {
-	st := m.starved.Load()
-	return st == 0 || st == m.self
-}
-
 func (m *Mutex) wait(ctx context.Context, deadline time.Time) (recovered bool, err error) {
 	if ctx.Done() != nil {
 		// A cancelled context ends the kernel wait at once.
 		stop := context.AfterFunc(ctx, func() { Wake(m.seqRaw, 0) })
 		defer stop()
 	}
+	self := m.self
 	m.waiters.Add(1)
 	defer m.waiters.Add(^uint32(0))
 	start := time.Now()
-	starving := false // this process has the lock kept for it
+	starving := false
 	defer func() {
-		if starving && m.starved.CompareAndSwap(m.self, 0) && err != nil {
-			// Others may have left a free lock to this process.
+		if starving && (err != nil || recovered) && m.starver.CompareAndSwap(self, 0) && err != nil {
+			// Leave no claim behind, and wake those that stood back for it.
 			m.seq.Add(1)
 			Wake(m.seqRaw, 0)
 		}
 	}()
-	var watched uint64
-	var since time.Time
-	checked := false // whether the current holder's liveness was checked
+	owner, starver := watch{}, watch{}
 	for {
 		s := m.seq.Load()
 		o := m.owner.Load()
-		st := m.starved.Load()
-		if o == 0 {
-			if st == 0 || st == m.self {
-				if m.owner.CompareAndSwap(0, m.self) {
-					return false, nil
+		st := m.starver.Load()
+		if o == 0 && (st == 0 || st == self) {
+			if m.owner.CompareAndSwap(0, self) {
+				if st == self {
+					m.starver.Store(0)
+					starving = false
 				}
-				continue
+				return false, nil
 			}
-			// Free, but kept for a process that waited too long: watch
-			// it instead, in case it died waiting.
-			o = st
+			continue
 		}
 		now := time.Now()
-		if !starving && st == 0 && o != m.self && now.Sub(start) >= starveAfter {
-			starving = m.starved.CompareAndSwap(0, m.self)
+		if !starving && st == 0 && o != self && now.Sub(start) >= starveAfter && m.starver.CompareAndSwap(0, self) {
+			starving = true
+			continue
 		}
-		if o != watched {
-			watched, since, checked = o, now, false
-		} else if now.Sub(since) >= Interval {
-			if !Alive(ID(o)) {
-				if o == st {
-					m.starved.CompareAndSwap(st, 0)
-					continue
-				}
-				if m.owner.CompareAndSwap(o, m.self) {
-					return true, nil
-				}
-			}
-			since, checked = now, true
+		if o != 0 && o != self && owner.dead(o, now) && m.owner.CompareAndSwap(o, self) {
+			return true, nil
+		}
+		if st != 0 && st != self && starver.dead(st, now) {
+			m.starver.CompareAndSwap(st, 0)
 		}
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		d := since.Add(Interval).Sub(now)
+		d := owner.since.Add(Interval).Sub(now)
+		if o == 0 {
+			d = Interval
+		}
 		if !deadline.IsZero() {
 			rest := deadline.Sub(now)
 			if rest <= 0 {
-				// Before giving up, make sure the holder is not dead:
-				// a caller that only ever waits for less than Interval
-				// must recover a dead holder's lock too.
-				if !checked && o != m.self && o != st && !Alive(ID(o)) && m.owner.CompareAndSwap(o, m.self) {
+				// Before giving up, make sure the holder is not dead: a
+				// caller that only ever waits for less than Interval must
+				// recover a dead holder's lock too.
+				if o != 0 && o != self && !owner.checked && !Alive(ID(o)) && m.owner.CompareAndSwap(o, self) {
 					return true, nil
 				}
 				return false, ErrTimeout
@@ -263,6 +254,29 @@ func (m *Mutex) wait(ctx context.Context, deadline time.Time) (recovered bool, e
 		}
 		Wait(m.seqRaw, s, d)
 	}
+}
+
+// watch tracks a process that a waiter waits for: once the same process
+// has been seen for Interval, it is checked for life, and again every
+// Interval.
+type watch struct {
+	id      uint64
+	since   time.Time
+	checked bool // id has been checked for life
+}
+
+// dead reports whether id, seen at now, has been watched for an Interval
+// and is found dead.
+func (w *watch) dead(id uint64, now time.Time) bool {
+	if id != w.id {
+		w.id, w.since, w.checked = id, now, false
+		return false
+	}
+	if now.Sub(w.since) < Interval {
+		return false
+	}
+	w.since, w.checked = now, true
+	return !Alive(ID(id))
 }
 
 // Unlock releases the lock, and reports whether this process held it (if
@@ -281,8 +295,8 @@ func (m *Mutex) Unlock() bool {
 	if m.waiters.Load() > 0 {
 		m.seq.Add(1)
 		n := 1
-		if m.starved.Load() != 0 {
-			n = 0 // the one that the lock is kept for may not be the first woken
+		if m.starver.Load() != 0 {
+			n = 0 // the one that starves must wake, whichever the kernel picks
 		}
 		Wake(m.seqRaw, n)
 	}
@@ -332,9 +346,14 @@ func (m *Mutex) replay() {
 	m.staged = 0
 	if n := m.journal.Load(); n > 0 && n <= MaxJournal {
 		m.apply(int(n))
+		replays.Add(1)
 	}
 	m.journal.Store(0)
 }
+
+// replays counts the journals this process finished for dead holders, for
+// the tests.
+var replays atomic.Int64
 
 func (m *Mutex) validTarget(off uint64) bool {
 	return off%8 == 0 && off <= uint64(len(m.mem)-8) &&

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -34,12 +35,15 @@ func Main(helpers map[string]func(f *os.File, args []string) error) {
 	}
 	var f *os.File
 	if v := os.Getenv(envFile); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "testchild: bad file %q\n", v)
-			os.Exit(2)
+		for _, s := range strings.Split(v, ",") {
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "testchild: bad file %q\n", v)
+				os.Exit(2)
+			}
+			files = append(files, inherit(uintptr(n)))
 		}
-		f = inherit(uintptr(n))
+		f = files[0]
 	}
 	var args []string
 	if v := os.Getenv(envArgs); v != "" {
@@ -52,12 +56,29 @@ func Main(helpers map[string]func(f *os.File, args []string) error) {
 	os.Exit(0)
 }
 
+// files are the files a helper was given; the first is also its argument.
+var files []*os.File
+
+// Files returns the files this helper was given (see StartFiles).
+func Files() []*os.File { return files }
+
 // Start starts the test binary as the named helper, passing it f (which may
 // be nil) and args. The child is killed, if it still runs, and waited for
 // when the test ends.
 func Start(t testing.TB, helper string, f *os.File, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd, err := Command(helper, f, args...)
+	var fs []*os.File
+	if f != nil {
+		fs = append(fs, f)
+	}
+	return StartFiles(t, helper, fs, args...)
+}
+
+// StartFiles is Start passing several files: the helper gets the first as
+// its argument, and all of them from Files.
+func StartFiles(t testing.TB, helper string, fs []*os.File, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd, err := Command(helper, fs, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +92,10 @@ func Start(t testing.TB, helper string, f *os.File, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// Command returns the command that Start starts, for a helper to start
-// another (the caller starts and waits for it). Its output goes to this
-// process's.
-func Command(helper string, f *os.File, args ...string) (*exec.Cmd, error) {
+// Command returns the command that StartFiles starts, for a helper to
+// start another (the caller starts and waits for it). Its output goes to
+// this process's.
+func Command(helper string, fs []*os.File, args ...string) (*exec.Cmd, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -82,8 +103,22 @@ func Command(helper string, f *os.File, args ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(exe)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), envHelper+"="+helper, envArgs+"="+strings.Join(args, "\x1f"))
-	if f != nil {
-		cmd.Env = append(cmd.Env, envFile+"="+strconv.FormatUint(uint64(pass(cmd, f)), 10))
+	if len(fs) > 0 {
+		hs := pass(cmd, fs)
+		v := make([]string, len(hs))
+		for i, h := range hs {
+			v[i] = strconv.FormatUint(uint64(h), 10)
+		}
+		cmd.Env = append(cmd.Env, envFile+"="+strings.Join(v, ","))
 	}
 	return cmd, nil
+}
+
+// Forever blocks until the process is killed. (A bare select {} would end
+// a process that has nothing else to wait for with the runtime's deadlock
+// error, on Windows.)
+func Forever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }

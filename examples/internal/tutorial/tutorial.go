@@ -18,6 +18,7 @@ func init() {
 		udpServer, timeServer, burn, runProc, &MyProcess{}, sleeper,
 		changeMoney, showSavings, guardChild, identify, sleepFor, spinFor,
 		produce, consume, pong,
+		addUnderLock, workUntilStopped, inLockstep,
 	)
 	traceInit("init()")
 	if os.Getenv(NoGuardEnv) != "" {

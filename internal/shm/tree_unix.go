@@ -53,7 +53,8 @@ const (
 // by the first process of the tree that creates a segment, in a session of
 // its own, so that the signals that end the tree (Ctrl-C, or a kill of its
 // process group) do not reach it, with its standard files on /dev/null. It
-// holds an exclusive flock on the registry's cleaner file, by which the
+// makes the registry, before any process of the tree puts anything there,
+// and holds an exclusive flock on the registry's cleaner file, by which the
 // processes of the tree see that it runs. It waits for the root to die,
 // then for the members' lock, then removes the names that still lead to
 // the tree's segments and the registry, and exits. If it was killed
@@ -89,6 +90,11 @@ func (t *Tree) prepare(dir string) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	reg := t.registry(dir)
+	// The cleanup process makes the registry, so that none is left for
+	// want of one, whatever instant this process is killed at.
+	if err := t.ensureCleaner(reg); err != nil {
+		return "", err
+	}
 	if err := mkdirPrivate(reg); err != nil {
 		return "", err
 	}
@@ -96,9 +102,6 @@ func (t *Tree) prepare(dir string) (string, error) {
 		return "", err
 	}
 	if err := t.becomeMember(reg); err != nil {
-		return "", err
-	}
-	if err := t.ensureCleaner(reg); err != nil {
 		return "", err
 	}
 	return reg, nil
@@ -148,10 +151,14 @@ func (t *Tree) forget(dir, name string, fi os.FileInfo) {
 	}
 }
 
-// ensureCleaner starts a cleanup process for the registry unless one holds
-// its lock. t.mu is held.
+// ensureCleaner starts a cleanup process for the registry, which makes
+// the registry if it is not there, unless one holds its lock. t.mu is
+// held.
 func (t *Tree) ensureCleaner(reg string) error {
-	f, err := os.OpenFile(filepath.Join(reg, cleanerFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(filepath.Join(reg, cleanerFile), os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if notExist(err) {
+		return t.startCleaner(reg)
+	}
 	if err != nil {
 		return err
 	}
@@ -222,6 +229,9 @@ func runCleanup(reg string, alive func(uint64) bool) error {
 	root, ok := parseRegistry(filepath.Base(reg))
 	if !ok {
 		return fmt.Errorf("%s is not a tree's registry", reg)
+	}
+	if err := mkdirPrivate(reg); err != nil {
+		return err
 	}
 	lock, err := os.OpenFile(filepath.Join(reg, cleanerFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {

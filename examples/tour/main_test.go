@@ -46,6 +46,9 @@ func TestTour(t *testing.T) {
 			`the sum of their numbers is 10100`, `main: sent "ping 3", got "pong 3"`, `child: the parent closed the pipe`},
 		{"Synchronisation: locks, events and barriers", `main: 4 workers x 100 increments under the lock: the counter is 400`,
 			`main: every worker stopped`, `main: 4 workers did 3 rounds in lockstep`},
+		{"Shared memory: Value, Array and SharedMemory", `main: num = 3\.1415927`, `main: arr = \[0 -1 -2 -3 -4 -5 -6 -7 -8 -9\]`,
+			`main: 4 workers summed 1000000 shared numbers \(1000000 counted\): 500000500000, and n\(n\+1\)/2 = 500000500000`,
+			`main: the child wrote "hello from pid \d+" into the block`},
 	}
 	at := 0
 	for i, step := range want {
@@ -68,7 +71,7 @@ func TestTour(t *testing.T) {
 		}
 		assert.NotContains(t, out[at:end], fmt.Sprintf("Step %d failed: ", i+1))
 	}
-	m := regexp.MustCompile(`\nTour complete: 10 steps in (\S+)\.\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`\nTour complete: 11 steps in (\S+)\.\n$`).FindStringSubmatch(out)
 	require.NotNil(t, m, "closing line")
 	assert.Less(t, r.Elapsed, 50*time.Second, "well under a minute, even on a loaded machine")
 }

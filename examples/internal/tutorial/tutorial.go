@@ -19,6 +19,7 @@ func init() {
 		changeMoney, showSavings, guardChild, identify, sleepFor, spinFor,
 		produce, consume, pong,
 		addUnderLock, workUntilStopped, inLockstep,
+		setPiNegate, sumPart, greetByName,
 	)
 	traceInit("init()")
 	if os.Getenv(NoGuardEnv) != "" {

@@ -182,6 +182,26 @@
 // about 0.1 s of the death. A Lock is held by a process, an RLock by a
 // goroutine (see their docs).
 //
+// # Shared memory
+//
+// [Value] and [Array] (and [RawValue], [RawArray], without a lock) are
+// Python's sharedctypes for the fixed-size number types ([Number] maps
+// Python's typecodes): numbers in anonymous shared memory that cross into
+// children as arguments or Runner fields and are read and written in
+// place, with no copy. Their Load, Store, Add and CompareAndSwap are
+// atomic in every process; GetLock returns the lock for compound updates;
+// Array.Slice is the memory as a Go slice, for bulk work. Their memory
+// goes with the last process that maps it.
+//
+// [SharedMemory] is Python's shared_memory.SharedMemory: a block with a
+// name that any program can open ([OpenSharedMemory]), /dev/shm/NAME on
+// Linux as Python's and shm_open's. Unlike Python's resource tracker,
+// which removes a name when one of its users ends and leaks those of a
+// tree killed with SIGKILL, a cleanup process (the program run again, in
+// a session of its own) removes the names that a tree of processes made
+// once the whole tree has ended, however it ended, and never while a
+// process of the tree that uses the block lives; see SharedMemory.
+//
 // # Exit codes and errors
 //
 // Exit codes are Python's: 0 when the target returns (or returns a nil

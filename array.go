@@ -3,8 +3,6 @@ package mp
 import (
 	"fmt"
 	"runtime"
-
-	"github.com/go-mp/mp/internal/wire"
 )
 
 // RawArray is a fixed-length array of numbers in shared memory, like
@@ -141,11 +139,7 @@ func (a *RawArray[T]) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (a *RawArray[T]) UnmarshalBinary(b []byte) error {
-	d := wire.NewReader(b)
-	o, s, err := decodeData[T](d, kindArray)
-	if err == nil {
-		err = d.End()
-	}
+	o, s, _, err := unmarshalData[T](b, kindArray, false)
 	if err != nil {
 		return err
 	}
@@ -221,15 +215,7 @@ func (a *Array[T]) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (a *Array[T]) UnmarshalBinary(b []byte) error {
-	d := wire.NewReader(b)
-	o, s, err := decodeData[T](d, kindArray)
-	if err != nil {
-		return err
-	}
-	l, err := readLock(d)
-	if err == nil {
-		err = d.End()
-	}
+	o, s, l, err := unmarshalData[T](b, kindArray, true)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func lockedAddWorker(v *mp.Value[int64], n int, ready, done *mp.Semaphore, start
 // moment the four are told to go until all have said they are done.
 func BenchmarkValueAdd(b *testing.B) {
 	const n, procs = 100_000, 4
-	py := pythonShared(b, "counter")
+	py := pythonFigure(b, "pyshared.py", "counter")
 	for _, mode := range []string{"add", "locked"} {
 		b.Run(mode, func(b *testing.B) {
 			var times []time.Duration
@@ -244,14 +244,14 @@ func byteSize(n int) string {
 	return fmt.Sprintf("%dKiB", n>>10)
 }
 
-// pythonShared runs bench/pyshared.py in the given mode, or returns 0
-// without python3.
-func pythonShared(b *testing.B, mode string) float64 {
+// pythonFigure runs bench/SCRIPT in the given mode and returns the
+// figure it prints ("MODE FIGURE"), or 0 without python3.
+func pythonFigure(b *testing.B, script, mode string) float64 {
 	py, err := exec.LookPath("python3")
 	if err != nil || runtime.GOOS == "windows" {
 		return 0
 	}
-	script, _ := filepath.Abs(filepath.Join("bench", "pyshared.py"))
+	script, _ = filepath.Abs(filepath.Join("bench", script))
 	if _, err := os.Stat(script); err != nil {
 		return 0
 	}

@@ -48,24 +48,34 @@ func elems[T Number](o *syncObj, n int) []T {
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(o.mem))), n)
 }
 
-// decodeData decodes a Value or Array of T that d holds, checking its
-// header.
-func decodeData[T Number](d *wire.Reader, kind syncKind) (*syncObj, []T, error) {
+// unmarshalData decodes a Value or Array of T (kind) that marshalData
+// encoded, checking its header, and its lock if locked.
+func unmarshalData[T Number](b []byte, kind syncKind, locked bool) (*syncObj, []T, SharedLock, error) {
+	d := wire.NewReader(b)
 	o, err := readSyncObj(d, kind, noCore)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	hdr := o.seg.Bytes()
 	code := binary.LittleEndian.Uint32(hdr[dataCodeOff:])
 	n := binary.LittleEndian.Uint64(hdr[dataLenOff:])
 	if want := elemCode[T](); code != want {
-		return nil, nil, fmt.Errorf("%w: a %s of %s where one of %s was expected", ErrBadMessage, kind, codeName(code), elemName[T]())
+		return nil, nil, nil, fmt.Errorf("%w: a %s of %s where one of %s was expected", ErrBadMessage, kind, codeName(code), elemName[T]())
 	}
 	var zero T
 	if n > uint64(len(o.mem))/uint64(unsafe.Sizeof(zero)) || kind == kindValue && n != 1 {
-		return nil, nil, fmt.Errorf("%w: a %s's shared memory does not hold its numbers", ErrBadMessage, kind)
+		return nil, nil, nil, fmt.Errorf("%w: a %s's shared memory does not hold its numbers", ErrBadMessage, kind)
 	}
-	return o, elems[T](o, int(n)), nil
+	var l SharedLock
+	if locked {
+		if l, err = readLock(d); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if err := d.End(); err != nil {
+		return nil, nil, nil, err
+	}
+	return o, elems[T](o, int(n)), l, nil
 }
 
 // marshalData returns the encoding of a Value's or Array's numbers, o,
@@ -206,11 +216,7 @@ func (v *RawValue[T]) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (v *RawValue[T]) UnmarshalBinary(b []byte) error {
-	d := wire.NewReader(b)
-	o, s, err := decodeData[T](d, kindValue)
-	if err == nil {
-		err = d.End()
-	}
+	o, s, _, err := unmarshalData[T](b, kindValue, false)
 	if err != nil {
 		return err
 	}
@@ -290,15 +296,7 @@ func (v *Value[T]) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (v *Value[T]) UnmarshalBinary(b []byte) error {
-	d := wire.NewReader(b)
-	o, s, err := decodeData[T](d, kindValue)
-	if err != nil {
-		return err
-	}
-	l, err := readLock(d)
-	if err == nil {
-		err = d.End()
-	}
+	o, s, l, err := unmarshalData[T](b, kindValue, true)
 	if err != nil {
 		return err
 	}

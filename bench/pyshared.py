@@ -14,7 +14,8 @@ Python's documentation says to: `with v.get_lock(): v.value += 1` (a plain
 import multiprocessing as mp
 import statistics
 import sys
-import time
+
+from pysync import timed  # the same timing as BenchmarkLock's Python figures
 
 
 def counter_worker(v, n, ready, start, done):
@@ -25,23 +26,6 @@ def counter_worker(v, n, ready, start, done):
         with lock:
             v.value += 1
     done.release()
-
-
-def timed(target, argsets):
-    ready, done, start = mp.Semaphore(0), mp.Semaphore(0), mp.Event()
-    ps = [mp.Process(target=target, args=a + (ready, start, done)) for a in argsets]
-    for p in ps:
-        p.start()
-    for _ in ps:
-        ready.acquire()
-    t0 = time.perf_counter()
-    start.set()
-    for _ in ps:
-        done.acquire()
-    dt = time.perf_counter() - t0
-    for p in ps:
-        p.join()
-    return dt
 
 
 def counter(n, procs):

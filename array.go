@@ -3,6 +3,8 @@ package mp
 import (
 	"fmt"
 	"runtime"
+
+	"github.com/go-mp/mp/internal/handles"
 )
 
 // RawArray is a fixed-length array of numbers in shared memory, like
@@ -112,7 +114,7 @@ func (a *RawArray[T]) WithLock(l SharedLock) *Array[T] {
 	if l == nil {
 		panic("mp: WithLock of a nil lock")
 	}
-	return &Array[T]{RawArray: a, lock: l}
+	return &Array[T]{RawArray: a, lock: l, pass: lockedSet(a.o, l)}
 }
 
 // Close releases this process's mapping of the array: every later use of
@@ -127,19 +129,26 @@ func (a *RawArray[T]) Close() error {
 	return a.o.Close()
 }
 
-// MarshalBinary lets Start carry a into a child; it fails elsewhere, with
-// ErrNotPassable.
-func (a *RawArray[T]) MarshalBinary() ([]byte, error) {
-	defer runtime.KeepAlive(a)
+// passSet returns the Set of a's segment, for Start to pass to a child.
+func (a *RawArray[T]) passSet() (*handles.Set, error) {
 	if a == nil || a.o == nil {
 		return nil, fmt.Errorf("%w: a zero Array", ErrBadMessage)
 	}
-	return marshalData(a.o, nil)
+	return dataSet(a.o, nil, nil)
 }
 
-// UnmarshalBinary is MarshalBinary's inverse, in the child.
+// MarshalBinary encodes a as RawValue.MarshalBinary does a value.
+func (a *RawArray[T]) MarshalBinary() ([]byte, error) {
+	set, err := a.passSet()
+	if err != nil {
+		return nil, err
+	}
+	return marshalData(a.o, set, nil), nil
+}
+
+// UnmarshalBinary is MarshalBinary's inverse.
 func (a *RawArray[T]) UnmarshalBinary(b []byte) error {
-	o, s, _, err := unmarshalData[T](b, kindArray, false)
+	o, s, _, _, err := unmarshalData[T](b, kindArray, false)
 	if err != nil {
 		return err
 	}
@@ -160,6 +169,7 @@ func (a *RawArray[T]) UnmarshalBinary(b []byte) error {
 type Array[T Number] struct {
 	*RawArray[T]
 	lock SharedLock
+	pass *handles.Set // the elements' and the lock's files, for Start
 }
 
 // NewArray returns a new Array of n zeros, with a new RLock.
@@ -187,7 +197,7 @@ func withNewRLock[T Number](raw *RawArray[T]) (*Array[T], error) {
 		raw.Close()
 		return nil, err
 	}
-	return &Array[T]{RawArray: raw, lock: l}, nil
+	return &Array[T]{RawArray: raw, lock: l, pass: lockedSet(raw.o, l)}, nil
 }
 
 // GetLock returns the lock that guards a: the RLock that NewArray made, or
@@ -203,22 +213,31 @@ func (a *Array[T]) GetLock() SharedLock {
 // The lock is left alone, as a Value's is.
 func (a *Array[T]) Close() error { return a.RawArray.Close() }
 
-// MarshalBinary lets Start carry a, and its lock, into a child; it fails
-// elsewhere, with ErrNotPassable.
-func (a *Array[T]) MarshalBinary() ([]byte, error) {
+// passSet returns the Set of a's segment and its lock's, for Start to
+// pass to a child.
+func (a *Array[T]) passSet() (*handles.Set, error) {
 	if a == nil || a.RawArray == nil || a.o == nil || a.lock == nil {
 		return nil, fmt.Errorf("%w: a zero Array", ErrBadMessage)
 	}
-	defer runtime.KeepAlive(a)
-	return marshalData(a.o, a.lock)
+	return dataSet(a.o, a.pass, a.lock)
 }
 
-// UnmarshalBinary is MarshalBinary's inverse, in the child.
+// MarshalBinary encodes a, with its lock, as RawValue.MarshalBinary does
+// a value.
+func (a *Array[T]) MarshalBinary() ([]byte, error) {
+	set, err := a.passSet()
+	if err != nil {
+		return nil, err
+	}
+	return marshalData(a.o, set, a.lock), nil
+}
+
+// UnmarshalBinary is MarshalBinary's inverse.
 func (a *Array[T]) UnmarshalBinary(b []byte) error {
-	o, s, l, err := unmarshalData[T](b, kindArray, true)
+	o, s, l, set, err := unmarshalData[T](b, kindArray, true)
 	if err != nil {
 		return err
 	}
-	a.RawArray, a.lock = &RawArray[T]{o: o, s: s}, l
+	a.RawArray, a.lock, a.pass = &RawArray[T]{o: o, s: s}, l, set
 	return nil
 }

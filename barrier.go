@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/robust"
 )
 
@@ -126,8 +127,12 @@ func (b *Barrier) NWaiting() int {
 // ErrSyncClosed. A second Close returns nil.
 func (b *Barrier) Close() error { return b.core().obj.Close() }
 
-// MarshalBinary lets Start carry b into a child; it fails elsewhere, with
-// ErrNotPassable.
+// passSet returns the Set of b's segment, for Start to pass to a child.
+func (b *Barrier) passSet() (*handles.Set, error) { return b.core().obj.passSet() }
+
+// MarshalBinary encodes b's identity, so that Start can carry b into a
+// child; the encoding decodes only in a process that holds b (one it was
+// passed to, or this one), else with ErrNotPassable.
 func (b *Barrier) MarshalBinary() ([]byte, error) { return marshalSyncObj(b.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.

@@ -1,9 +1,11 @@
 package mp_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,4 +59,40 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// BenchmarkStartJoinProgram measures Start+Join in bench/startjoin, a
+// program that imports only mp and mp/isolation, built as go build builds
+// it: unlike this test binary (which links net through testify), it is
+// statically linked, as a user's program is. The program alternates a bare
+// re-exec of itself (the floor) with Start+Join, b.N times each, and
+// reports the medians ("floor-ms", "mp-ms"), their ratio ("x-floor") and
+// whether the binary was linked statically ("static", 1 or 0):
+//
+//	go test -run '^$' -bench StartJoinProgram -benchtime 300x -count 3 .
+func BenchmarkStartJoinProgram(b *testing.B) {
+	exe := buildStartJoin(b)
+	static := 0.0
+	if isStatic(b, exe) {
+		static = 1
+	}
+	for _, m := range mp.AllStartMethods() {
+		b.Run(string(m), func(b *testing.B) {
+			out, err := exec.Command(exe, "-n", strconv.Itoa(b.N), "-method", string(m)).Output()
+			if err != nil {
+				b.Fatalf("%v: %s", err, stderrOf(err))
+			}
+			var r struct {
+				FloorMS float64 `json:"floor_ms"`
+				MPMS    float64 `json:"mp_ms"`
+			}
+			if err := json.Unmarshal(out, &r); err != nil {
+				b.Fatalf("%v: %q", err, out)
+			}
+			b.ReportMetric(r.FloorMS, "floor-ms")
+			b.ReportMetric(r.MPMS, "mp-ms")
+			b.ReportMetric(r.MPMS/r.FloorMS, "x-floor")
+			b.ReportMetric(static, "static")
+		})
+	}
 }

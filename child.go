@@ -5,18 +5,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 
+	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/inherit"
-	"github.com/go-mp/mp/spawn"
+	"github.com/go-mp/mp/internal/launch"
 )
 
 // child is the bootstrap state of a process that its parent started.
 type child struct {
 	boot   *os.File // boot pipe: bootstrap, then the lifeline
 	report *os.File // report pipe
-	b      *spawn.Boot
+	b      *bootstrap.Boot
+	files  []*os.File // the files the parent passed after the bootstrap
 
 	sendOnce sync.Once // the guard report is sent once
 }
@@ -33,23 +38,23 @@ var childState struct {
 // died before sending the work, say).
 func detectChild() (*child, error) {
 	childState.once.Do(func() {
-		v, ok := os.LookupEnv(spawn.EnvVar)
+		v, ok := os.LookupEnv(bootstrap.EnvVar)
 		if !ok {
 			return
 		}
 		// The marker is for this process alone, not for programs it runs.
-		os.Unsetenv(spawn.EnvVar)
-		m, err := spawn.ParseMarker(v)
+		os.Unsetenv(bootstrap.EnvVar)
+		m, err := bootstrap.ParseMarker(v)
 		if err != nil {
 			return // a stray marker: not a child
 		}
-		boot, report, err := childFiles(m)
+		boot, report, err := launch.Inherited(m.Boot, m.Report)
 		if err != nil {
 			return // no inherited channel: not a child
 		}
-		b, err := readBoot(boot, m.Nonce)
+		b, files, err := readBoot(boot, m.Nonce)
 		if err != nil {
-			if errors.Is(err, spawn.ErrBadFrame) || errors.Is(err, spawn.ErrNonce) {
+			if errors.Is(err, bootstrap.ErrBadFrame) || errors.Is(err, bootstrap.ErrNonce) {
 				// Someone else's pipe: not a child.
 				boot.Close()
 				report.Close()
@@ -58,9 +63,35 @@ func detectChild() (*child, error) {
 			childState.err = fmt.Errorf("mp: child bootstrap failed (did the parent die?): %w", err)
 			return
 		}
-		childState.c = &child{boot: boot, report: report, b: b}
+		childState.c = &child{boot: boot, report: report, b: b, files: files}
 	})
 	return childState.c, childState.err
+}
+
+// bootTimeout bounds the wait for the bootstrap. The parent writes it right
+// after the child has been created, so only a stray marker naming someone
+// else's channel waits this long. Anonymous pipes on Windows have no read
+// deadlines; there the pipe-type check catches a stray marker.
+const bootTimeout = time.Minute
+
+// readBoot reads the bootstrap and the files passed after it.
+func readBoot(f *os.File, nonce string) (*bootstrap.Boot, []*os.File, error) {
+	if f.SetReadDeadline(time.Now().Add(bootTimeout)) == nil {
+		defer f.SetReadDeadline(time.Time{})
+	}
+	b, err := bootstrap.ReadBoot(f, nonce)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := 0
+	for _, p := range b.Passed {
+		if p.N > handles.MaxFiles-n {
+			return nil, nil, fmt.Errorf("%w: too many passed files", bootstrap.ErrBadFrame)
+		}
+		n += p.N
+	}
+	files, err := handles.Receive(f, n)
+	return b, files, err
 }
 
 // checkGuard is Start's main-guard check: a child that has not passed
@@ -78,7 +109,7 @@ func checkGuard() error {
 		return nil
 	}
 	c.sendOnce.Do(func() {
-		_ = spawn.WriteReport(c.report, &spawn.Report{Code: 1, Err: ErrMainGuard.Error(), Guard: true})
+		_ = bootstrap.WriteReport(c.report, &bootstrap.Report{Code: 1, Err: ErrMainGuard.Error(), Guard: true})
 	})
 	return ErrMainGuard
 }
@@ -103,11 +134,14 @@ func (c *child) run() {
 		os.Exit(1)
 	}()
 
-	code, rep := c.invoke()
-	// Join this process's children first: what they hand over at exit
-	// joins this process's backlogs, or is passed up. Then what the target
-	// put on queues must reach them, or the parent, before the process
-	// ends.
+	c.finish(c.invoke())
+}
+
+// finish ends the child once its target is done. Its own children are
+// joined first: what they hand over at exit joins this process's backlogs,
+// or is passed up. Then what the target put on queues must reach them, or
+// the parent (in rep), before the process exits with code and sends rep.
+func (c *child) finish(code int, rep *bootstrap.Report) {
 	Shutdown()
 	rep.Spills, rep.Lost = flushQueues()
 	// A normal end: semaphore units still held are used up, not given
@@ -116,21 +150,25 @@ func (c *child) run() {
 	c.exit(code, rep)
 }
 
-func (c *child) exit(code int, rep *spawn.Report) {
-	_ = spawn.WriteReport(c.report, rep)
+func (c *child) exit(code int, rep *bootstrap.Report) {
+	_ = bootstrap.WriteReport(c.report, rep)
 	os.Exit(code)
 }
 
 // invoke runs the target, turning its outcome into an exit code and report.
-func (c *child) invoke() (int, *spawn.Report) {
+func (c *child) invoke() (int, *bootstrap.Report) {
 	b := c.b
-	fail := func(err error) (int, *spawn.Report) {
-		return 1, &spawn.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
+	fail := func(err error) (int, *bootstrap.Report) {
+		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
 	}
-	// The files passed with the arguments must be in place before the
+	// The files passed with the arguments must be held before the
 	// arguments and globals are decoded: connections and queues find
-	// theirs by index.
-	inheritFiles(b.Files)
+	// theirs by identity. Once decoded, the values hold them.
+	sets, err := handles.Install(b.Passed, c.files)
+	c.files = nil
+	if err != nil {
+		return fail(err)
+	}
 	if b.Globals != nil {
 		if err := inherit.Restore(b.Globals); err != nil {
 			return fail(err)
@@ -157,23 +195,40 @@ func (c *child) invoke() (int, *spawn.Report) {
 		}
 		run = func() error { return t.call(in) }
 	}
-	_ = spawn.WriteFrame(c.report, spawn.KindStarted, nil)
-	panicked, value, stack, err := protect(run)
+	runtime.KeepAlive(sets) // decoded: the values hold what they use
+	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)
+	panicked, value, stack, err := protect(run, func() {
+		// runtime.Goexit on the main goroutine would leave the process
+		// running without it, for ever: end it here, as the deferred
+		// calls of the target have run.
+		c.finish(1, &bootstrap.Report{Code: 1, Err: errGoexit})
+	})
 	switch {
 	case panicked:
-		return 1, &spawn.Report{Code: 1, Panic: value, Stack: stack}
+		return 1, &bootstrap.Report{Code: 1, Panic: value, Stack: stack}
 	case err != nil:
-		return 1, &spawn.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err)}
+		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err)}
 	}
-	return 0, &spawn.Report{}
+	return 0, &bootstrap.Report{}
 }
 
+// errGoexit is the error a child reports when its target called
+// runtime.Goexit.
+const errGoexit = "mp: the target called runtime.Goexit"
+
 // protect runs f, recovering a panic with the panicking goroutine's stack.
-func protect(f func() error) (panicked bool, value, stack string, err error) {
+// If f calls runtime.Goexit, protect calls goexit, which must not return,
+// once f's deferred calls have run.
+func protect(f func() error, goexit func()) (panicked bool, value, stack string, err error) {
+	returned := false
 	defer func() {
 		if r := recover(); r != nil {
 			panicked, value, stack = true, fmt.Sprint(r), string(debug.Stack())
+		} else if !returned {
+			goexit()
 		}
 	}()
-	return false, "", "", f()
+	err = f()
+	returned = true
+	return false, "", "", err
 }

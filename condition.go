@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/robust"
 	"github.com/go-mp/mp/internal/wire"
 )
@@ -69,6 +70,8 @@ func NewCondition(lock SharedLock) (*Condition, error) {
 		}
 		return nil, err
 	}
+	// One Set carries both segments into a child.
+	o.pass = handles.New(o.seg.File(), lock.lockCore().obj.seg.File())
 	return &Condition{c: o.core.(*condCore)}, nil
 }
 
@@ -169,52 +172,74 @@ func (c *Condition) NotifyAll() error { return c.Notify(math.MaxInt) }
 // return ErrSyncClosed. A second Close returns nil.
 func (c *Condition) Close() error { return c.core().obj.Close() }
 
-// MarshalBinary lets Start carry c into a child, with its lock; it fails
-// elsewhere, with ErrNotPassable.
-func (c *Condition) MarshalBinary() ([]byte, error) {
+// passSet returns the Set of c's segment and its lock's, for Start to pass
+// to a child.
+func (c *Condition) passSet() (*handles.Set, error) {
 	cc := c.core()
-	// The lock first: the condition's half in the child is made with it.
+	if _, err := cc.lc.obj.passSet(); err != nil {
+		return nil, err
+	}
+	return cc.obj.passSet()
+}
+
+// MarshalBinary encodes c's identity and its lock's, so that Start can
+// carry c into a child, with its lock. The encoding decodes only in a
+// process that holds c.
+func (c *Condition) MarshalBinary() ([]byte, error) {
+	set, err := c.passSet()
+	if err != nil {
+		return nil, err
+	}
+	cc := c.core()
 	w := &wire.Writer{}
-	if err := appendSyncObj(w, cc.lc.obj); err != nil {
-		return nil, err
-	}
-	if err := appendSyncObj(w, cc.obj); err != nil {
-		return nil, err
-	}
+	writeSyncObj(w, cc.obj, set)
+	w.Byte(byte(cc.lc.obj.kind))
+	w.Raw(cc.lc.obj.id[:])
 	return w.B, nil
 }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (c *Condition) UnmarshalBinary(b []byte) error {
-	if len(b) < 2 {
-		return fmt.Errorf("%w: not an encoded Condition", ErrBadMessage)
-	}
 	d := wire.NewReader(b)
-	var lock SharedLock
-	switch k := syncKind(b[1]); k {
-	case kindLock:
-		o, err := readSyncObj(d, kindLock, newLockCore(false))
-		if err != nil {
-			return err
-		}
-		lock = &Lock{c: o.core.(*lockCore)}
-	case kindRLock:
-		o, err := readSyncObj(d, kindRLock, newLockCore(true))
-		if err != nil {
-			return err
-		}
-		lock = &RLock{c: o.core.(*lockCore)}
-	default:
-		return fmt.Errorf("%w: a Condition's lock is a %s", ErrBadMessage, k)
-	}
-	o, err := readSyncObj(d, kindCondition, newCondCore(lock, false))
+	id, setID, err := readSyncHead(d, kindCondition)
 	if err != nil {
 		return err
 	}
+	lockKind := syncKind(d.Byte())
+	var lockID [16]byte
+	copy(lockID[:], d.Raw(16))
 	if err := d.End(); err != nil {
 		return err
 	}
-	c.c = o.core.(*condCore)
+	if lockKind != kindLock && lockKind != kindRLock {
+		return fmt.Errorf("%w: a Condition's lock is a %s", ErrBadMessage, lockKind)
+	}
+	syncObjs.Lock()
+	defer syncObjs.Unlock()
+	lo, co := findSyncObj(lockID, lockKind), findSyncObj(id, kindCondition)
+	var set *handles.Set
+	if lo == nil || co == nil {
+		if set, err = heldSet(setID, 2, "Condition"); err != nil {
+			return err
+		}
+	}
+	if lo == nil {
+		// The lock's own Set, for passing it on alone.
+		lo, err = attachSyncObj(lockID, lockKind, set.Files[1], handles.New(set.Files[1]), newLockCore(lockKind == kindRLock))
+		if err != nil {
+			return err
+		}
+	}
+	if co == nil {
+		var lock SharedLock = &Lock{c: lo.core.(*lockCore)}
+		if lockKind == kindRLock {
+			lock = &RLock{c: lo.core.(*lockCore)}
+		}
+		if co, err = attachSyncObj(id, kindCondition, set.Files[0], set, newCondCore(lock, false)); err != nil {
+			return err
+		}
+	}
+	c.c = co.core.(*condCore)
 	return nil
 }
 

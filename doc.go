@@ -3,7 +3,7 @@
 // two start methods, and errors that bring the child's panic and stack home.
 //
 // Go cannot fork(2) a running runtime, so every child is the same binary
-// re-executed. The child learns what to run over an inherited pipe (never
+// re-executed. The child learns what to run over an inherited channel (never
 // argv or the environment, which other users can read), runs it, reports
 // back over a second pipe and exits.
 //
@@ -59,9 +59,10 @@
 //
 // Processes share no memory; they talk over a [Pipe] (two connected
 // [Conn]s), a [Queue], [JoinableQueue] or [SimpleQueue], or a connection
-// from a [Listener] and [Client]. Values travel encoded (Send, Put; see
-// Values below); bytes travel as they are (SendBytes), each message whole,
-// an empty one included.
+// from package connection's Listener and Client (Python's
+// multiprocessing.connection, with Wait). Values travel encoded (Send, Put;
+// see Values below); bytes travel as they are (SendBytes), each message
+// whole, an empty one included.
 //
 //	func worker(q *mp.Queue, c *mp.Conn) error {
 //		var job string
@@ -79,11 +80,17 @@
 //
 // [TypedQueue] and [RecvAs] are the typed forms.
 //
-// A Conn or a queue reaches a child as an argument of a Process, or a
-// field of a Runner, under either start method, and the child may pass it
-// on: the child inherits the pipes, and a queue's shared memory
-// (descriptors 5, 6, ... on Unix, inherited handles on Windows), which
-// Start collects as it encodes the arguments. Nothing else can encode them (ErrNotPassable).
+// A Conn or a queue reaches a child as an argument of a Process, a field
+// of a Runner, or a Fork global, however deep inside them (behind
+// pointers, in exported fields, slices, maps and interfaces), under either
+// start method, and the child may pass it on. Start finds them and passes
+// their files (a Conn's pipe ends, a queue's shared memory) after the
+// bootstrap: on Unix over the boot channel, a Unix-domain socket
+// (SCM_RIGHTS), so that os/exec never switches them to blocking mode for
+// every process that shares them; on Windows by duplicating the handles
+// into the child. A Conn or queue sent any other
+// way (on a Conn, say) decodes only in a process that holds it, as a value
+// sharing the same files; elsewhere decoding fails with ErrNotPassable.
 //
 // A queue is a ring of bytes in memory that every process holding it maps
 // (memfd_create on Linux, a paging-file section on Windows), guarded by a
@@ -115,9 +122,22 @@
 // A frame over the maximum ([DefaultMaxMessage], 64 MiB, unless
 // SetMaxMessage says otherwise), a truncated frame or garbage gives an
 // error (ErrMessageTooLarge, ErrBadMessage), and memory is allocated as the
-// bytes arrive, never on a frame's word alone. A [Listener] authenticates
-// each connection both ways with an HMAC-SHA256 challenge on the key of
-// the process tree (Process.AuthKey) before it decodes a byte.
+// bytes arrive, never on a frame's word alone. Package connection's
+// Listener authenticates each connection both ways with an HMAC-SHA256
+// challenge on the key of the process tree (Process.AuthKey) before it
+// decodes a byte.
+//
+// Poll never disturbs a receive in progress in another goroutine, and a
+// receive never fails because of a Poll: Poll waits for the descriptor
+// without setting a deadline on it.
+//
+// # Static linking
+//
+// Package mp imports neither net nor os/user, so a program that imports
+// only mp (and mp/isolation) is statically linked on Linux, and its
+// children start without the dynamic loader: about 0.7 ms less per start
+// here (see BenchmarkStartJoinProgram). Listener and Client live in package
+// connection, which needs net.
 //
 // # Values
 //
@@ -205,7 +225,8 @@
 // # Exit codes and errors
 //
 // Exit codes are Python's: 0 when the target returns (or returns a nil
-// error); 1 when it returns an error or panics; -N when the child is killed
+// error); 1 when it returns an error, panics or calls runtime.Goexit (as
+// t.FailNow does; its deferred calls run first); -N when the child is killed
 // by signal N ([Process.Terminate] gives -15 and [Process.Kill] -9 on every
 // OS); N when the target calls os.Exit(N); 2 when the Go runtime dies of a
 // fatal error, such as a panic in a goroutine the target started. Join
@@ -240,25 +261,28 @@
 //
 // Signals and waits go through the handle os.Process holds (a pidfd on
 // Linux, a process handle or Job Object on Windows), never a bare PID. On
-// Windows the pipes reach the child as inherited handles
-// (SysProcAttr.AdditionalInheritedHandles), and the parent puts the child in
-// its Job Object before sending it any work, so no target code runs outside
-// the job.
+// Unix the child's channels are its descriptors 3 (the boot channel, a
+// Unix-domain socket) and 4 (the report pipe). On Windows they reach the
+// child as inherited handles (SysProcAttr.AdditionalInheritedHandles), the
+// files of the connections and queues it is given are duplicated into it,
+// and the parent puts the child in its Job Object before sending it any
+// work, so no target code runs outside the job.
 //
 // On every OS children are started in a process group of their own, so a
 // Ctrl-C at the terminal or console reaches the parent, which decides what
 // its children get (Python's children would get it too). A parent that dies
 // of it takes its children with it.
 //
-// Process.Status reads the scheduler state with gopsutil; Windows reports
-// none, so a live child there is StateRunning.
+// Process.Status reads the scheduler state from /proc on Linux and from
+// ps(1) on macOS and the BSDs; Windows reports none, so a live child there
+// is StateRunning.
 //
 // Anonymous pipes on Windows have no read deadlines, so a timed Recv or
-// Poll there looks at the pipe with PeekNamedPipe, backing off up to 5 ms.
-// A queue waits in the kernel on Linux (futex); elsewhere it looks at the
-// shared memory, backing off from 50 µs to 1 ms. On macOS and the BSDs a
-// queue's memory is a temporary file removed at once, and a process's
-// identity is read with sysctl (FreeBSD through gopsutil); both are only
-// cross-compiled here. A Listener on Windows uses loopback TCP (Go has no named pipes,
-// and Wine no AF_UNIX).
+// Poll there looks at the pipe with PeekNamedPipe (and Poll of a socket
+// with WSAPoll), backing off up to 5 ms. A queue waits in the kernel on
+// Linux (futex); elsewhere it looks at the shared memory, backing off from
+// 50 µs to 1 ms. On macOS and the BSDs a queue's memory is a temporary
+// file removed at once, and a process's identity is read with sysctl;
+// both are only cross-compiled here. A Listener on Windows uses loopback
+// TCP (Go has no named pipes, and Wine no AF_UNIX).
 package mp

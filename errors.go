@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-mp/mp/internal/bootstrap"
 	"github.com/go-mp/mp/internal/shm"
-	"github.com/go-mp/mp/spawn"
 )
 
 // ExitError is the error Join returns for a child that did not exit with
@@ -57,8 +57,8 @@ func (e *ExitError) Error() string {
 func (e *ExitError) Unwrap() error { return e.cause }
 
 // exitError builds Join's error from the exit code and what the child wrote
-// on its report pipe (see spawn.ParseReport); nil for a clean exit.
-func exitError(name string, pid, code int, started bool, rep *spawn.Report, crash string) error {
+// on its report pipe (see bootstrap.ParseReport); nil for a clean exit.
+func exitError(name string, pid, code int, started bool, rep *bootstrap.Report, crash string) error {
 	e := &ExitError{Name: name, PID: pid, Code: code, Output: crash}
 	if rep != nil {
 		e.Err, e.ErrType, e.Panic, e.Stack = rep.Err, rep.ErrType, rep.Panic, rep.Stack

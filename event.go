@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/robust"
 )
 
@@ -97,8 +98,12 @@ func (e *Event) WaitContext(ctx context.Context) error {
 // here but IsSet. A second Close returns nil.
 func (e *Event) Close() error { return e.core().obj.Close() }
 
-// MarshalBinary lets Start carry e into a child; it fails elsewhere, with
-// ErrNotPassable.
+// passSet returns the Set of e's segment, for Start to pass to a child.
+func (e *Event) passSet() (*handles.Set, error) { return e.core().obj.passSet() }
+
+// MarshalBinary encodes e's identity, so that Start can carry e into a
+// child; the encoding decodes only in a process that holds e (one it was
+// passed to, or this one), else with ErrNotPassable.
 func (e *Event) MarshalBinary() ([]byte, error) { return marshalSyncObj(e.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.

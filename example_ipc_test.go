@@ -3,6 +3,7 @@ package mp_test
 import (
 	"fmt"
 	"log"
+	"net"
 	"time"
 
 	"github.com/go-mp/mp"
@@ -126,32 +127,16 @@ func ExampleConn_SendBytes() {
 	// more: false
 }
 
-func ExampleListener() {
-	l, err := mp.Listen("", "", nil) // the tree's key, a fresh address
-	if err != nil {
+func ExampleNewConn() {
+	a, b := net.Pipe() // any byte stream: a socket, a pipe, a net.Pipe
+	ca, cb := mp.NewConn(a), mp.NewConn(b)
+	defer ca.Close()
+	defer cb.Close()
+	go func() { _ = ca.Send("hello over a stream") }()
+	var s string
+	if err := cb.Recv(&s); err != nil {
 		log.Fatal(err)
 	}
-	defer l.Close()
-	family, address := l.Addr()
-	p := mp.NewProcess(dial, family, address) // dial uses mp.Client
-	if err := p.Start(); err != nil {
-		log.Fatal(err)
-	}
-	c, err := l.Accept()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer c.Close()
-	var it item
-	if err := c.Recv(&it); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(it.N, it.S == "from "+p.Name)
-	if err := c.Send(it); err != nil {
-		log.Fatal(err)
-	}
-	if err := p.Join(); err != nil {
-		log.Fatal(err)
-	}
-	// Output: 1 true
+	fmt.Println(s)
+	// Output: hello over a stream
 }

@@ -2,112 +2,46 @@ package mp
 
 import (
 	"fmt"
-	"os"
-	"sync"
+	"reflect"
 
-	"github.com/go-mp/mp/internal/wire"
+	"github.com/go-mp/mp/internal/handles"
 )
 
-// Connections and queues cross into a child as inherited files. Start
-// encodes the arguments with the value codec (internal/wire), which gives
-// an encoder no context, so Start opens a collection under passing's write
-// lock, the MarshalBinary methods of Conn and Queue add their files to it
-// and encode only indices, and Start passes the files to the child (as fds
-// 5, 6, ... on Unix, as inherited handles on Windows). The child installs
-// them before it decodes its arguments, and UnmarshalBinary maps the
-// indices back.
-// Send and Put hold passing's read lock while they encode, so that a
-// value they carry can never land in a collection.
-var passing struct {
-	sync.RWMutex
-	active bool
-	files  []*os.File
-	index  map[*os.File]int
+// Connections, queues and the other values whose files cross into a child
+// are passable: each owns a handles.Set, its files under an identity that
+// every copy of the value shares, and encodes only that identity and its
+// numbers. Start finds the passable values among what it carries (the
+// arguments, a Runner's exported fields, the Fork globals), collected per
+// Start, and passes their files after the bootstrap; the child installs
+// them before it decodes anything. Encoding a passable value anywhere else
+// (Send, Put) works, but decoding it in a process that does not hold its
+// files gives ErrNotPassable; a process that holds them gets back a value
+// that shares them.
+type passable interface {
+	// passSet returns the value's Set, or why it cannot be passed.
+	passSet() (*handles.Set, error)
 }
 
-// collectFiles runs encode with a collection open and returns the files
-// it collected.
-func collectFiles(encode func() error) ([]*os.File, error) {
-	passing.Lock()
-	defer passing.Unlock()
-	passing.active, passing.files, passing.index = true, nil, map[*os.File]int{}
-	err := encode()
-	files := passing.files
-	passing.active, passing.files, passing.index = false, nil, nil
-	return files, err
+var passableType = reflect.TypeFor[passable]()
+
+// passables finds the passable values inside what Start carries.
+var passables = &handles.Finder{
+	Is: func(t reflect.Type) bool { return t.Kind() == reflect.Pointer && t.Implements(passableType) },
+	Get: func(v reflect.Value) (*handles.Set, error) {
+		return v.Interface().(passable).passSet()
+	},
 }
 
-// passFile adds f to the open collection and returns its index. Only
-// MarshalBinary methods call it, on the goroutine that runs collectFiles.
-func passFile(f *os.File) (int, error) {
-	if !passing.active {
-		return 0, fmt.Errorf("%w: connections and queues can only be carried to a child, as an argument of Process or a field of a Runner",
-			ErrNotPassable)
+// heldSet returns the Set with the identity id, which a decoded value of
+// kind what (Conn, Queue) refers to, checking that it has n files.
+func heldSet(id [16]byte, n int, what string) (*handles.Set, error) {
+	s, err := handles.Lookup(handles.ID(id))
+	if err != nil {
+		return nil, fmt.Errorf("%w: this process does not hold that %s: a %s crosses into another process only as an argument of Process or a field of a Runner, or as a Fork global",
+			ErrNotPassable, what, what)
 	}
-	if i, ok := passing.index[f]; ok {
-		return i, nil
+	if len(s.Files) != n {
+		return nil, fmt.Errorf("%w: malformed %s", ErrBadMessage, what)
 	}
-	passing.files = append(passing.files, f)
-	passing.index[f] = len(passing.files) - 1
-	return len(passing.files) - 1, nil
-}
-
-// inherited holds the files a child was given, by index.
-var inherited struct {
-	sync.Mutex
-	files []*os.File
-}
-
-// inheritFiles installs the files named in the bootstrap.
-func inheritFiles(hs []uint64) {
-	inherited.Lock()
-	defer inherited.Unlock()
-	for _, h := range hs {
-		inherited.files = append(inherited.files, newInheritedFile(uintptr(h)))
-	}
-}
-
-// inheritedFile returns the i-th inherited file.
-func inheritedFile(i int) (*os.File, error) {
-	inherited.Lock()
-	defer inherited.Unlock()
-	if i < 0 || i >= len(inherited.files) || inherited.files[i] == nil {
-		return nil, fmt.Errorf("%w: file %d was not passed to this process", ErrNotPassable, i)
-	}
-	return inherited.files[i], nil
-}
-
-// appendFiles hands files to the child being started and writes their
-// indices in its inherited files (-1 for nil) to w: how a Conn or a queue
-// encodes its pipes. It returns what w holds.
-func appendFiles(w *wire.Writer, files ...*os.File) ([]byte, error) {
-	for _, f := range files {
-		i := -1
-		if f != nil {
-			var err error
-			if i, err = passFile(f); err != nil {
-				return nil, err
-			}
-		}
-		w.Int(int64(i))
-	}
-	return w.B, nil
-}
-
-// readFile reads an index that appendFiles wrote and returns the
-// inherited file; nil for -1.
-func readFile(d *wire.Reader) *os.File {
-	i := d.Int()
-	if d.Err != nil || i == -1 {
-		return nil
-	}
-	if i < 0 || i > 1<<20 {
-		d.Fail("file index")
-		return nil
-	}
-	f, err := inheritedFile(int(i))
-	if err != nil && d.Err == nil {
-		d.Err = err
-	}
-	return f
+	return s, nil
 }

@@ -40,9 +40,10 @@ var (
 	// because no one read them, reached no process that holds the queue
 	// (every ancestor had closed or dropped it).
 	ErrItemsLost = errors.New("mp: queue items lost")
-	// ErrNotPassable: a Conn or Queue encoded other than by Start, or a
-	// connection that cannot cross into a child (one from a Listener or
-	// Client).
+	// ErrNotPassable: a Conn or Queue decoded in a process that does not
+	// hold its files (it was sent, not passed by Start), or a connection
+	// that cannot cross into a child (one from NewConn, as package
+	// connection's Listener and Client make them).
 	ErrNotPassable = errors.New("mp: cannot pass this to another process")
 	// ErrAuth: a connection whose peer failed the authentication
 	// challenge, or refused ours.

@@ -15,7 +15,7 @@ import (
 )
 
 // ipcTargets are the children of the IPC tests.
-var ipcTargets = []any{echo, putRange, getAll, passOn, &pinger{}, flood, consume}
+var ipcTargets = []any{echo, putRange, getAll, passOn, &pinger{}, flood, consume, decodeElsewhere}
 
 // pipe returns a pair of Conns closed when the test ends.
 func pipe(t *testing.T, duplex bool) (*mp.Conn, *mp.Conn) {
@@ -275,16 +275,57 @@ func TestSimpleQueueLocal(t *testing.T) {
 	assert.Equal(t, "a", s)
 }
 
+// TestNotPassable: a Conn or Queue sent other than by Start decodes only
+// in a process that holds it, where it shares the files of the original;
+// elsewhere decoding it fails with ErrNotPassable.
 func TestNotPassable(t *testing.T) {
 	t.Parallel()
-	a, _ := pipe(t, true)
-	assert.ErrorIs(t, a.Send(a), mp.ErrNotPassable)
+	a, b := pipe(t, true)
 	q := newQueue(t, 0)
-	assert.ErrorIs(t, q.Put(q), mp.ErrNotPassable)
-	assert.True(t, errors.Is(a.Send(struct{ Q *mp.Queue }{q}), mp.ErrNotPassable))
+	x, y := pipe(t, true)
+
+	// Here, where both are held, they come back.
+	require.NoError(t, x.Send(a))
+	require.NoError(t, x.Send(struct{ Q *mp.Queue }{q}))
+	var a2 *mp.Conn
+	require.NoError(t, y.Recv(&a2))
+	var got struct{ Q *mp.Queue }
+	require.NoError(t, y.Recv(&got))
+	require.NoError(t, a2.SendBytes([]byte("via the copy")))
+	m, err := b.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "via the copy", string(m))
+	require.NoError(t, got.Q.Put(7))
+	var n int
+	require.NoError(t, q.Get(&n))
+	assert.Equal(t, 7, n)
+
+	// In a child that was not given them, they do not.
+	p := start(t, mp.NewProcess(decodeElsewhere, y))
+	require.NoError(t, x.Send(a))
+	require.NoError(t, x.Send(q))
+	var res []string
+	require.NoError(t, x.Recv(&res))
+	require.NoError(t, p.Join())
+	assert.Equal(t, "true true", res[0], res[1])
+	assert.Contains(t, res[1], "mp: cannot pass this to another process: this process does not hold that Conn")
 }
 
 // Children.
+
+// decodeElsewhere receives a Conn and a Queue sent on c (not passed by
+// Start) and sends back whether decoding them failed with ErrNotPassable,
+// and how.
+func decodeElsewhere(c *mp.Conn) error {
+	var other *mp.Conn
+	err1 := c.Recv(&other)
+	var q *mp.Queue
+	err2 := c.Recv(&q)
+	return c.Send([]string{
+		fmt.Sprint(errors.Is(err1, mp.ErrNotPassable), " ", errors.Is(err2, mp.ErrNotPassable)),
+		fmt.Sprint(err1),
+	})
+}
 
 // echo sends back what it receives until end of file.
 func echo(c *mp.Conn) error {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/robust"
 )
 
@@ -189,8 +190,12 @@ func (l *Lock) Unlock() { unlockOrPanic(l.Release()) }
 // keep their holds. A second Close returns nil.
 func (l *Lock) Close() error { return l.core().obj.Close() }
 
-// MarshalBinary lets Start carry l into a child; it fails elsewhere, with
-// ErrNotPassable.
+// passSet returns the Set of l's segment, for Start to pass to a child.
+func (l *Lock) passSet() (*handles.Set, error) { return l.core().obj.passSet() }
+
+// MarshalBinary encodes l's identity, so that Start can carry l into a
+// child; the encoding decodes only in a process that holds l (one it was
+// passed to, or this one), else with ErrNotPassable.
 func (l *Lock) MarshalBinary() ([]byte, error) { return marshalSyncObj(l.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
@@ -243,8 +248,12 @@ func (l *RLock) Unlock() { unlockOrPanic(l.Release()) }
 // goroutine of this process holds it, at whatever depth; see Lock.Close.
 func (l *RLock) Close() error { return l.core().obj.Close() }
 
-// MarshalBinary lets Start carry l into a child; it fails elsewhere, with
-// ErrNotPassable.
+// passSet returns the Set of l's segment, for Start to pass to a child.
+func (l *RLock) passSet() (*handles.Set, error) { return l.core().obj.passSet() }
+
+// MarshalBinary encodes l's identity, so that Start can carry l into a
+// child; the encoding decodes only in a process that holds l (one it was
+// passed to, or this one), else with ErrNotPassable.
 func (l *RLock) MarshalBinary() ([]byte, error) { return marshalSyncObj(l.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.

@@ -26,23 +26,20 @@ var helpers = map[string]func(){
 	"floor":   func() { os.Exit(0) },                            // BenchmarkStartJoin's floor
 	"noguard": noGuardMain,                                      // a program that forgot mp.Main
 	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
+	"linger":  linger,                                           // a grandchild that holds its stdout
 }
 
 const helperEnv = "MP_TEST_HELPER"
 
-// slowMainEnv makes a child sleep that long before mp.Main.
-const slowMainEnv = "MP_TEST_SLOW_MAIN"
-
 func TestMain(m *testing.M) {
 	// Before the guard: this runs in children too, as code before mp.Main
 	// does in any program.
-	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" {
+	if h := os.Getenv(helperEnv); h == "floor" || h == "noguard" || h == "linger" {
 		helpers[h]()
 		os.Exit(0)
 	}
-	// A child slow to reach mp.Main (TestQueueSlowChild).
 	if d, err := time.ParseDuration(os.Getenv(slowMainEnv)); err == nil {
-		time.Sleep(d)
+		time.Sleep(d) // a child slow to take its bootstrap
 	}
 	mp.Main(append(targets, ipcTargets...)...)
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.

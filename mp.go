@@ -160,8 +160,7 @@ var active = struct {
 func ActiveChildren() []*Process {
 	var out []*Process
 	for _, p := range children() {
-		// IsAlive takes p's lock, which Start holds while it takes the
-		// set's: never hold both in the other order.
+		// IsAlive takes p's lock: never hold it with the set's.
 		if p.IsAlive() {
 			out = append(out, p)
 		} else {

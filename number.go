@@ -76,8 +76,8 @@ func word[T Number](p *T) (w *uint32, shift uint, mask uint32) {
 	return w, uint(off) * 8, uint32(1)<<(size*8) - 1
 }
 
-// bits returns v's bits, zero-extended.
-func bits[T Number](v T) uint64 {
+// bitsOf returns v's bits, zero-extended.
+func bitsOf[T Number](v T) uint64 {
 	switch unsafe.Sizeof(v) {
 	case 8:
 		return *(*uint64)(unsafe.Pointer(&v))
@@ -89,7 +89,7 @@ func bits[T Number](v T) uint64 {
 	return uint64(*(*uint8)(unsafe.Pointer(&v)))
 }
 
-// fromBits is bits' inverse.
+// fromBits is bitsOf's inverse.
 func fromBits[T Number](u uint64) T {
 	var v T
 	switch unsafe.Sizeof(v) {
@@ -126,16 +126,16 @@ func atomicLoad[T Number](p *T) T {
 func atomicStore[T Number](p *T, v T) {
 	switch unsafe.Sizeof(*p) {
 	case 8:
-		atomic.StoreUint64((*uint64)(unsafe.Pointer(p)), bits(v))
+		atomic.StoreUint64((*uint64)(unsafe.Pointer(p)), bitsOf(v))
 		return
 	case 4:
-		atomic.StoreUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(v)))
+		atomic.StoreUint32((*uint32)(unsafe.Pointer(p)), uint32(bitsOf(v)))
 		return
 	}
 	w, shift, mask := word(p)
 	for {
 		old := atomic.LoadUint32(w)
-		if atomic.CompareAndSwapUint32(w, old, old&^(mask<<shift)|uint32(bits(v))<<shift) {
+		if atomic.CompareAndSwapUint32(w, old, old&^(mask<<shift)|uint32(bitsOf(v))<<shift) {
 			return
 		}
 	}
@@ -144,12 +144,12 @@ func atomicStore[T Number](p *T, v T) {
 func atomicCAS[T Number](p *T, old, new T) bool {
 	switch unsafe.Sizeof(*p) {
 	case 8:
-		return atomic.CompareAndSwapUint64((*uint64)(unsafe.Pointer(p)), bits(old), bits(new))
+		return atomic.CompareAndSwapUint64((*uint64)(unsafe.Pointer(p)), bitsOf(old), bitsOf(new))
 	case 4:
-		return atomic.CompareAndSwapUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(old)), uint32(bits(new)))
+		return atomic.CompareAndSwapUint32((*uint32)(unsafe.Pointer(p)), uint32(bitsOf(old)), uint32(bitsOf(new)))
 	}
 	w, shift, mask := word(p)
-	o, n := uint32(bits(old)), uint32(bits(new))
+	o, n := uint32(bitsOf(old)), uint32(bitsOf(new))
 	for {
 		cur := atomic.LoadUint32(w)
 		if cur>>shift&mask != o {
@@ -169,9 +169,9 @@ func atomicAdd[T Number](p *T, delta T) T {
 		// numbers alike.
 		switch unsafe.Sizeof(*p) {
 		case 8:
-			return fromBits[T](atomic.AddUint64((*uint64)(unsafe.Pointer(p)), bits(delta)))
+			return fromBits[T](atomic.AddUint64((*uint64)(unsafe.Pointer(p)), bitsOf(delta)))
 		case 4:
-			return fromBits[T](uint64(atomic.AddUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(delta)))))
+			return fromBits[T](uint64(atomic.AddUint32((*uint32)(unsafe.Pointer(p)), uint32(bitsOf(delta)))))
 		}
 	}
 	for {

@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/inherit"
+	"github.com/go-mp/mp/internal/launch"
 	"github.com/go-mp/mp/internal/shm"
 	"github.com/go-mp/mp/spawn"
 )
@@ -24,10 +26,11 @@ import (
 // multiple goroutines once started.
 //
 // Exit codes follow Python: 0 when the target returned (or returned a nil
-// error), 1 when it returned an error or panicked, -N when the child was
-// killed by signal N (Terminate gives -15, Kill -9, on every OS), and N when
-// the target called os.Exit(N). A fatal error of the Go runtime in the child,
-// such as a panic in a goroutine the target started, exits with 2.
+// error), 1 when it returned an error, panicked or called runtime.Goexit
+// (whose deferred calls run first), -N when the child was killed by signal
+// N (Terminate gives -15, Kill -9, on every OS), and N when the target
+// called os.Exit(N). A fatal error of the Go runtime in the child, such as
+// a panic in a goroutine the target started, exits with 2.
 type Process struct {
 	// Target is what the child runs: a top-level function registered with
 	// Main or Register, or a Runner value whose type is registered. It must
@@ -68,7 +71,13 @@ type Process struct {
 
 	// Stdout and Stderr receive the child's standard output and error. If
 	// nil, the child inherits the parent's. A writer that is not an *os.File
-	// is fed by a goroutine, as with os/exec, and Join waits for it.
+	// is fed by a goroutine, as with os/exec, through a pipe, and Join waits
+	// for the goroutine to copy what the child wrote, but no more than two
+	// seconds after the child has exited: a process the child started, and
+	// left running with the pipe, would otherwise hold Join until it ends.
+	// Then Join closes the pipe, and what comes later is lost
+	// (exec.Cmd.WaitDelay). The same holds for a Stdin that is not an
+	// *os.File.
 	Stdout, Stderr io.Writer
 
 	// AuthKey is the process's authentication key (Python's authkey): a
@@ -83,8 +92,7 @@ type Process struct {
 	pid      int
 	identity []int
 	done     chan struct{}
-	proc     *os.Process
-	sys      sysProc // per-OS state (a Job Object on Windows)
+	child    *launch.Child
 	code     int
 	err      error // Join's error, set at exit
 }
@@ -92,7 +100,8 @@ type Process struct {
 type procState int
 
 const (
-	stateNew procState = iota
+	stateNew      procState = iota
+	stateStarting           // Start is creating the child, or sending it its work
 	stateStarted
 	stateExited
 	stateClosed
@@ -163,17 +172,46 @@ func (p *Process) Done() <-chan struct{} {
 //
 // Start checks everything it can before creating anything: a target that is
 // not registered or is a closure, arguments of the wrong number or type or
-// that cannot be encoded, and a Fork global that cannot be encoded all give
-// an error and start nothing.
+// that cannot be encoded, a Fork global that cannot be encoded, and work
+// over the bootstrap's size limit (1 GiB) all give an error and start
+// nothing; the Process can then be started again. If the child was created
+// but could not be sent its work (it died, or was killed, first), Start
+// returns an error once the child has been reaped: the Process has exited,
+// and IsAlive, Join and ExitCode say so.
+//
+// Other goroutines may call IsAlive, PID, Terminate and Kill while Start
+// runs, and get their answers at once: Start does not hold the Process
+// while it sends the work, which waits for a child that is slow to read a
+// large one. Until the child exists, the Process is not started.
 func (p *Process) Start() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	switch {
-	case p.role != roleChild || p.state == stateStarted || p.state == stateExited:
+	case p.role != roleChild || p.state == stateStarting || p.state == stateStarted || p.state == stateExited:
+		p.mu.Unlock()
 		return ErrAlreadyStarted
 	case p.state == stateClosed:
+		p.mu.Unlock()
 		return ErrClosed
 	}
+	p.state = stateStarting
+	p.name()
+	p.mu.Unlock()
+	err := p.start()
+	if err != nil {
+		p.mu.Lock()
+		if p.state == stateStarting {
+			p.state = stateNew // nothing was started
+		}
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// start does Start's work without holding p.mu, which IsAlive, Kill and
+// Terminate take meanwhile: encoding the work and sending it, which waits
+// for a child slow to read a large bootstrap. Only Start moves p out of
+// stateStarting.
+func (p *Process) start() error {
 	if err := checkGuard(); err != nil {
 		return err
 	}
@@ -195,32 +233,32 @@ func (p *Process) Start() error {
 		return fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(method))
 	}
 	// Connections and queues among the arguments (or a Runner's fields, or
-	// the Fork globals) cross as inherited files: collect them while
-	// encoding.
-	var (
-		args    []byte
-		globals map[string][]byte
-	)
-	files, err := collectFiles(func() error {
-		var err error
-		if args, err = t.encodeArgs(p.Target, p.Args); err != nil {
-			return err
-		}
-		if method == Fork {
-			globals, err = inherit.Snapshot()
-		}
-		return err
-	})
+	// the Fork globals) cross with their files.
+	carried := []any{p.Target, p.Args}
+	if method == Fork {
+		carried = append(carried, inherit.Pointers()...)
+	}
+	sets, err := passables.Find(carried...)
+	if err != nil {
+		return passError(err)
+	}
+	args, err := t.encodeArgs(p.Target, p.Args)
 	if err != nil {
 		return err
 	}
-	p.name()
+	var globals map[string][]byte
+	if method == Fork {
+		if globals, err = inherit.Snapshot(); err != nil {
+			return err
+		}
+	}
 	cur := CurrentProcess()
 	key := p.AuthKey
 	if key == nil {
 		key = cur.AuthKey
 	}
-	boot := &spawn.Boot{
+	files, passed := handles.Flatten(sets)
+	boot := &bootstrap.Boot{
 		Nonce:      newNonce(),
 		Target:     t.name,
 		Args:       args,
@@ -232,68 +270,85 @@ func (p *Process) Start() error {
 		ParentName: cur.Name,
 		AuthKey:    key,
 		Globals:    globals,
+		Passed:     passed,
 	}
-	return p.launch(boot, files)
+	frame, err := bootstrap.EncodeBoot(boot, maxBoot)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrArgs, p.Name, err)
+	}
+	return p.launch(frame, boot.Nonce, files)
 }
 
-// launch creates the pipes and the child, passes it files (those of the
-// connections and queues among its arguments), sends the bootstrap and
-// starts the goroutine that waits for the child. p.mu is held.
-func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
-	exe, err := executable()
-	if err != nil {
-		return fmt.Errorf("mp: cannot find the program to re-execute: %w", err)
-	}
-	bootR, bootW, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("mp: %w", err)
-	}
-	reportR, reportW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		return fmt.Errorf("mp: %w", err)
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Args[0] = os.Args[0]
-	cmd.Dir = p.Dir
-	cmd.Stdin = p.Stdin
-	cmd.Stdout, cmd.Stderr = p.Stdout, p.Stderr
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	bootH, reportH, fileHs := prepareCmd(cmd, bootR, reportW, files)
-	boot.Files = fileHs
-	marker := spawn.Marker{Boot: bootH, Report: reportH, Nonce: boot.Nonce}
-	cmd.Env = childEnv(p.Env, marker)
+// maxBoot is the bootstrap's size limit (a variable for tests).
+var maxBoot = bootstrap.MaxFrame
 
-	sys, err := startCmd(cmd)
-	// The child holds its own copies now; ours would keep the pipes open.
-	bootR.Close()
-	reportW.Close()
+// passError is Start's error for what the search for passable values
+// found: one that cannot be passed, or a value nested too deeply to look
+// into (which the codec refuses too, as ErrBadMessage).
+func passError(err error) error {
+	if errors.Is(err, handles.ErrTooDeep) {
+		return fmt.Errorf("%w: %w: %w", ErrArgs, ErrBadMessage, err)
+	}
+	return err
+}
+
+// launch creates the child, starts the goroutine that waits for it, and
+// sends it the bootstrap and the files that follow it. p.mu is not held.
+func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
+	exe, err := spawn.Executable()
 	if err != nil {
-		bootW.Close()
-		reportR.Close()
+		return err
+	}
+	stdout, stderr := p.Stdout, p.Stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	env := p.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	child, err := launch.Start(&launch.Spec{
+		Path:      exe,
+		Args:      os.Args,
+		Env:       childEnv(env),
+		Dir:       p.Dir,
+		Stdin:     p.Stdin,
+		Stdout:    stdout,
+		Stderr:    stderr,
+		WaitDelay: outputDelay,
+		Marker: func(bootH, reportH uintptr) string {
+			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: nonce}.String()
+		},
+		NoPdeathsig: noPdeathsig,
+	})
+	if err != nil {
 		return fmt.Errorf("mp: starting %s: %w", p.Name, err)
 	}
-	p.proc, p.sys, p.pid = cmd.Process, sys, cmd.Process.Pid
+	p.mu.Lock()
+	p.child, p.pid = child, child.Pid()
 	p.state = stateStarted
-	p.doneChan()
+	done := p.doneChan()
+	p.mu.Unlock()
+	go p.wait(child)
 
-	if werr := spawn.WriteBoot(bootW, boot); werr != nil {
-		// The child cannot run without its bootstrap: end it, and report
-		// why from Start rather than leave a half-started process.
-		_ = cmd.Process.Kill()
-		go p.wait(cmd, bootW, reportR)
+	_, werr := child.Boot.Write(boot)
+	if werr == nil {
+		werr = sendFiles(child, files)
+	}
+	if werr != nil {
+		// The child cannot run without its bootstrap (it died, or was
+		// killed, before it took it): end it, and return only once it
+		// has been reaped, so that the Process is not left half alive.
+		_ = kill(child)
+		<-done
 		return fmt.Errorf("mp: sending %s its work: %w", p.Name, werr)
 	}
 	active.Lock()
 	active.set[p] = struct{}{}
 	active.Unlock()
-	go p.wait(cmd, bootW, reportR)
 	return nil
 }
 
@@ -301,23 +356,32 @@ func (p *Process) launch(boot *spawn.Boot, files []*os.File) error {
 // child has exited; only a descendant that leaked the pipe keeps it open.
 const reportGrace = 2 * time.Second
 
-// maxReport bounds what is read from the report pipe: a report, which may
-// carry queue items handed over at exit, and a crash dump of all
-// goroutines. It is read as it comes: only what a child sends is
-// allocated.
-const maxReport = spawn.MaxFrame + 32<<20
+// outputDelay bounds how long Join waits, after the child has exited, for
+// the goroutines that copy Stdin, Stdout and Stderr (exec.Cmd.WaitDelay).
+const outputDelay = 2 * time.Second
+
+// maxCrash bounds the crash output kept from the report pipe: a dump of
+// all goroutines. The report itself is read whole.
+const maxCrash = 16 << 20
+
+// childReport is what the waiter read from the report pipe.
+type childReport struct {
+	started bool
+	rep     *bootstrap.Report
+	crash   string
+}
 
 // wait waits for the child, collects its report and records its exit.
-func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
-	got := make(chan []byte, 1)
+func (p *Process) wait(child *launch.Child) {
+	reportR := child.Report
+	got := make(chan childReport, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(reportR, maxReport))
-		// Drain the rest, so that a child with more to say never blocks.
-		_, _ = io.Copy(io.Discard, reportR)
-		got <- b
+		var r childReport
+		r.started, r.rep, r.crash, _ = bootstrap.ReadReport(reportR, maxCrash)
+		got <- r
 	}()
-	werr := cmd.Wait()
-	var report []byte
+	ps, werr := child.Wait()
+	var report childReport
 	select {
 	case report = <-got:
 	case <-time.After(reportGrace):
@@ -331,8 +395,8 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 		}
 	}
 	reportR.Close()
-	lifeline.Close()
-	started, rep, crash := spawn.ParseReport(report)
+	child.Boot.Close() // the lifeline
+	started, rep, crash := report.started, report.rep, report.crash
 	lost := 0
 	if rep != nil && (len(rep.Spills) > 0 || rep.Lost > 0) {
 		// Queue items the child could not write: put them on their
@@ -340,9 +404,9 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 		lost = adoptSpills(rep)
 	}
 
-	code := exitCode(cmd.ProcessState)
+	code := launch.ExitCode(ps)
 	var err error
-	if cmd.ProcessState == nil {
+	if ps == nil {
 		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, werr)
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
@@ -357,9 +421,6 @@ func (p *Process) wait(cmd *exec.Cmd, lifeline, reportR *os.File) {
 	if p.state == stateStarted {
 		p.state = stateExited
 	}
-	// Under the lock, and after the state says exited, so that Terminate
-	// and Kill never use a handle released here.
-	p.sys.release()
 	close(p.done)
 	p.mu.Unlock()
 }
@@ -393,7 +454,7 @@ func (p *Process) checkChild() error {
 		return ErrNotChild
 	}
 	switch p.state {
-	case stateNew:
+	case stateNew, stateStarting:
 		return ErrNotStarted
 	case stateClosed:
 		return ErrClosed
@@ -489,7 +550,7 @@ func (p *Process) IsAlive() bool {
 func (p *Process) ExitCode() (code int, exited bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.role != roleChild || p.state == stateNew || p.state == stateStarted {
+	if p.role != roleChild || p.state == stateNew || p.state == stateStarting || p.state == stateStarted {
 		return 0, false
 	}
 	return p.code, true
@@ -513,7 +574,7 @@ func (p *Process) Terminate() error { return p.signal(false) }
 // nothing and returns nil.
 func (p *Process) Kill() error { return p.signal(true) }
 
-func (p *Process) signal(kill bool) error {
+func (p *Process) signal(hard bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkChild(); err != nil {
@@ -523,10 +584,10 @@ func (p *Process) signal(kill bool) error {
 		return nil
 	}
 	var err error
-	if kill {
-		err = killProcess(p.proc, p.sys)
+	if hard {
+		err = kill(p.child)
 	} else {
-		err = terminateProcess(p.proc, p.sys)
+		err = terminate(p.child)
 	}
 	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("mp: signalling %s: %w", p.Name, err)
@@ -543,13 +604,13 @@ func (p *Process) Close() error {
 	if p.role != roleChild {
 		return ErrNotChild
 	}
-	if p.state == stateStarted {
+	if p.state == stateStarting || p.state == stateStarted {
 		return fmt.Errorf("mp: closing %s: %w", p.Name, ErrStillRunning)
 	}
 	if p.state == stateExited {
 		forget(p)
-		_ = p.proc.Release()
-		p.proc = nil
+		_ = p.child.Release()
+		p.child = nil
 	}
 	p.state = stateClosed
 	return nil
@@ -565,6 +626,8 @@ func (p *Process) String() string {
 		st = "started"
 	case p.state == stateNew:
 		st = "initial"
+	case p.state == stateStarting:
+		st = "starting"
 	case p.state == stateStarted:
 		st = "started"
 	case p.state == stateExited:
@@ -581,22 +644,17 @@ func (p *Process) String() string {
 	return fmt.Sprintf("<Process name=%q %s>", p.Name, st)
 }
 
-// childEnv is env (nil: ours) without any stray marker, plus the marker.
-func childEnv(env []string, m spawn.Marker) []string {
-	if env == nil {
-		env = os.Environ()
-	}
+// childEnv is env without any stray marker (the child gets its own),
+// and with this process's tree of processes, for shared memory's names.
+func childEnv(env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, spawn.EnvVar+"=") && !strings.HasPrefix(kv, shm.TreeEnv+"=") {
+		if !strings.HasPrefix(kv, bootstrap.EnvVar+"=") && !strings.HasPrefix(kv, shm.TreeEnv+"=") {
 			out = append(out, kv)
 		}
 	}
-	// The child is of this process's tree, for shared memory's names.
-	return append(out, spawn.EnvVar+"="+m.String(), processTree().Env())
+	return append(out, processTree().Env())
 }
-
-var executable = sync.OnceValues(os.Executable)
 
 func newNonce() string {
 	return fmt.Sprintf("%x", newAuthKey()[:16])

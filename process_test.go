@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-mp/mp"
+	"github.com/go-mp/mp/internal/bootstrap"
 )
 
 // start starts p and makes sure it is killed and joined when the test ends.
@@ -326,6 +328,17 @@ func TestMisuse(t *testing.T) {
 
 func unregistered() {}
 
+// genericWork's instantiations all have the name genericWork[...], so a
+// child could not tell which to run.
+func genericWork[T any](v T) { fmt.Println(v) }
+
+func TestGenericTargetPanics(t *testing.T) {
+	t.Parallel()
+	assert.PanicsWithValue(t, "mp: invalid target: github.com/go-mp/mp_test.genericWork[...] is a generic function: "+
+		"wrap the instantiation in a non-generic function, such as func work(v T) { genericWork[T](v) }",
+		func() { mp.Register(genericWork[string]) })
+}
+
 func TestInvalidTargets(t *testing.T) {
 	t.Parallel()
 	closure := func() {}
@@ -347,6 +360,8 @@ func TestInvalidTargets(t *testing.T) {
 		{"nil for int", exitWith, []any{nil}, mp.ErrArgs, "is nil"},
 		{"unencodable", takesChan, []any{make(chan int)}, mp.ErrArgs, "cannot encode"},
 		{"runner with args", &greeter{}, []any{1}, mp.ErrArgs, "takes no Args"},
+		{"generic", genericWork[int], []any{1}, mp.ErrInvalidTarget,
+			"github.com/go-mp/mp_test.genericWork[...] is a generic function: wrap the instantiation in a non-generic function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -486,7 +501,7 @@ func TestBareMarker(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), helperEnv+"=role", "GO_MP_CHILD=v1:3:4:00112233")
+	cmd.Env = append(os.Environ(), helperEnv+"=role", bootstrap.EnvVar+"="+bootstrap.Marker{Boot: 3, Report: 4, Nonce: "00112233"}.String())
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Equal(t, "MainProcess\n", string(out))

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/ring"
 	"github.com/go-mp/mp/internal/wire"
-	"github.com/go-mp/mp/spawn"
 )
 
 // MaxQueueSize is the largest maxsize a bounded queue may have: Python's
@@ -37,7 +38,8 @@ const MaxQueueSize = ring.MaxMaxsize
 // The zero Queue is not usable: create queues with NewQueue.
 type Queue struct {
 	r      *ring.Queue
-	max    int // largest item, encoded
+	pass   *handles.Set // the ring's segment, as it crosses into a child
+	max    int          // largest item, encoded
 	simple bool
 }
 
@@ -99,7 +101,8 @@ func (q *Queue) init(maxsize int, joinable, simple bool) error {
 	if err != nil {
 		return fmt.Errorf("mp: creating a queue: %w", err)
 	}
-	q.r, q.max, q.simple = r, DefaultMaxMessage, simple
+	f, _ := r.File()
+	q.r, q.pass, q.max, q.simple = r, handles.New(f), DefaultMaxMessage, simple
 	return nil
 }
 
@@ -134,9 +137,7 @@ func (q *Queue) put(v any, deadline time.Time) error {
 	if err != nil {
 		return err
 	}
-	passing.RLock()
 	b, err := wire.Encode(nil, v)
-	passing.RUnlock()
 	if err != nil {
 		return err
 	}
@@ -266,21 +267,35 @@ func (q *SimpleQueue) MarshalBinary() ([]byte, error) { return q.q.MarshalBinary
 // UnmarshalBinary is MarshalBinary's inverse, in the child.
 func (q *SimpleQueue) UnmarshalBinary(b []byte) error { return q.q.UnmarshalBinary(b) }
 
-// MarshalBinary lets Start carry q into a child; it fails elsewhere, with
-// ErrNotPassable. What crosses is the queue's identity, a few numbers and
-// its shared memory segment, as an inherited file.
-func (q *Queue) MarshalBinary() ([]byte, error) {
+// passSet returns q's segment, for Start to pass to a child.
+func (q *Queue) passSet() (*handles.Set, error) {
 	r, err := q.ring()
 	if err != nil {
 		return nil, err
 	}
-	f, size := r.File()
-	if f == nil || ring.Lookup(r.ID()) != r {
+	if ring.Lookup(r.ID()) != r {
 		return nil, ErrQueueClosed
 	}
-	id := r.ID()
+	return q.pass, nil
+}
+
+func (q *SimpleQueue) passSet() (*handles.Set, error) { return q.q.passSet() }
+
+// MarshalBinary encodes q's identity, so that Start can carry q into a
+// child (see "Pipes and queues" in the package documentation): what
+// crosses is the queue's identities, a few numbers and its shared memory
+// segment, as an inherited file. The encoding decodes only in a process
+// that holds q's segment.
+func (q *Queue) MarshalBinary() ([]byte, error) {
+	s, err := q.passSet()
+	if err != nil {
+		return nil, err
+	}
+	_, size := q.r.File()
+	id := q.r.ID()
 	w := &wire.Writer{}
-	w.Byte(2)
+	w.Byte(3)
+	w.Raw(s.ID[:])
 	w.Raw(id[:])
 	flags := uint64(0)
 	if q.simple {
@@ -289,48 +304,54 @@ func (q *Queue) MarshalBinary() ([]byte, error) {
 	w.Uint(flags)
 	w.Uint(uint64(q.max))
 	w.Uint(uint64(size))
-	return appendFiles(w, f)
+	return w.B, nil
 }
 
-// UnmarshalBinary is MarshalBinary's inverse, in the child. A queue that
+// UnmarshalBinary is MarshalBinary's inverse. It fails with
+// ErrNotPassable in a process that does not hold q's segment. A queue that
 // arrives twice in one process is one queue there.
 func (q *Queue) UnmarshalBinary(b []byte) error {
 	d := wire.NewReader(b)
-	if d.Byte() != 2 || len(d.B) < 16 {
+	if d.Byte() != 3 {
 		return fmt.Errorf("%w: not an encoded Queue", ErrBadMessage)
 	}
-	id := [16]byte(d.Raw(16))
+	var setID, id [16]byte
+	copy(setID[:], d.Raw(16))
+	copy(id[:], d.Raw(16))
 	flags := d.Uint()
 	maxMsg := d.Uint()
 	size := d.Uint()
-	f := readFile(d)
 	if err := d.End(); err != nil {
 		return err
 	}
-	if f == nil || maxMsg == 0 || maxMsg > 1<<32-1 || size > 1<<31 {
+	if maxMsg == 0 || maxMsg > 1<<32-1 || size > 1<<31 || flags&^2 != 0 {
 		return fmt.Errorf("%w: bad Queue", ErrBadMessage)
 	}
-	r, err := ring.Attach(id, f, int(size), int(maxMsg))
+	s, err := heldSet(setID, 1, "Queue")
+	if err != nil {
+		return err
+	}
+	r, err := ring.Attach(id, s.Files[0], int(size), int(maxMsg))
 	if err != nil {
 		return fmt.Errorf("mp: attaching a queue: %w", err)
 	}
-	q.r, q.max, q.simple = r, int(maxMsg), flags&2 != 0
+	q.r, q.pass, q.max, q.simple = r, s, int(maxMsg), flags&2 != 0
 	return nil
 }
 
 // maxSpill bounds what an exiting child hands over in its report: the
 // report is one bootstrap frame.
-const maxSpill = spawn.MaxFrame - 16<<20
+const maxSpill = bootstrap.MaxFrame - 16<<20
 
 // flushQueues runs as a child exits, after its own children have been
 // joined: the feeders write what readers take, and what is left is handed
 // to the parent in the report (see ring.Flush). It returns the spills and
 // how many items could not be handed over.
-func flushQueues() ([]spawn.Spill, int) {
+func flushQueues() ([]bootstrap.Spill, int) {
 	rs, lost := ring.Flush(maxSpill)
-	spills := make([]spawn.Spill, len(rs))
+	spills := make([]bootstrap.Spill, len(rs))
 	for i, sp := range rs {
-		spills[i] = spawn.Spill{Queue: sp.Queue[:], Frames: sp.Frames}
+		spills[i] = bootstrap.Spill{Queue: sp.Queue[:], Frames: sp.Frames}
 	}
 	return spills, lost
 }
@@ -339,7 +360,7 @@ func flushQueues() ([]spawn.Spill, int) {
 // it exited, and returns how many were lost: those the child lost, and
 // those for queues this process does not hold (a child passes the latter up
 // in its own report instead).
-func adoptSpills(rep *spawn.Report) int {
+func adoptSpills(rep *bootstrap.Report) int {
 	c, _ := detectChild()
 	child := c != nil
 	spills := make([]ring.Spill, 0, len(rep.Spills))

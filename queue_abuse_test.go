@@ -17,7 +17,9 @@ import (
 	"github.com/go-mp/mp"
 )
 
-func init() { ipcTargets = append(ipcTargets, abuseProducer, abuseConsumer) }
+func init() {
+	ipcTargets = append(ipcTargets, abuseProducer, abuseConsumer, abuseJoinableConsumer)
+}
 
 // abuseItem is what the abuse tests put: who put it, its number, and data
 // with a checksum. P < 0 is a poison pill.
@@ -67,6 +69,16 @@ func abuseProducer(q *mp.Queue, p int, ctl *mp.Conn) error {
 // abuseConsumer gets items until a pill, checks each, and reports it on
 // report. Every Get must return by its deadline (with a generous margin).
 func abuseConsumer(q *mp.Queue, report *mp.Conn) error {
+	return consumeAbuse(q, report, func() error { return nil })
+}
+
+// abuseJoinableConsumer is abuseConsumer calling TaskDone for each item,
+// after reporting it.
+func abuseJoinableConsumer(q *mp.JoinableQueue, report *mp.Conn) error {
+	return consumeAbuse(&q.Queue, report, q.TaskDone)
+}
+
+func consumeAbuse(q *mp.Queue, report *mp.Conn, taskDone func() error) error {
 	const timeout = 50 * time.Millisecond
 	for {
 		var it abuseItem
@@ -84,12 +96,15 @@ func abuseConsumer(q *mp.Queue, report *mp.Conn) error {
 			return err
 		}
 		if it.P < 0 {
-			return nil
+			return taskDone()
 		}
 		if crc32.ChecksumIEEE(it.Data) != it.Sum {
 			return fmt.Errorf("item %d/%d of %d bytes is corrupt", it.P, it.Seq, len(it.Data))
 		}
 		if err := report.Send([2]int{it.P, it.Seq}); err != nil {
+			return err
+		}
+		if err := taskDone(); err != nil {
 			return err
 		}
 	}
@@ -113,13 +128,18 @@ func abuseKills() int {
 // most once and intact; a killed producer loses at most what it had not yet
 // written (the end of its sequence), a killed consumer at most the item it
 // was reading; no Get overstays its timeout; and at the end the queue is
-// empty, and a bounded one has all its capacity back.
+// empty, and a bounded one has all its capacity back. A JoinableQueue's
+// Join returns: the items of killed consumers, and those killed producers
+// never wrote, are not waited for.
 func TestQueueAbuse(t *testing.T) {
 	t.Parallel()
-	for _, maxsize := range []int{0, 20} {
-		t.Run(fmt.Sprint("maxsize=", maxsize), func(t *testing.T) {
+	for _, tt := range []struct {
+		maxsize  int
+		joinable bool
+	}{{0, false}, {20, false}, {0, true}} {
+		t.Run(fmt.Sprintf("maxsize=%d/joinable=%v", tt.maxsize, tt.joinable), func(t *testing.T) {
 			t.Parallel()
-			testQueueAbuse(t, maxsize)
+			testQueueAbuse(t, tt.maxsize, tt.joinable)
 		})
 	}
 }
@@ -131,10 +151,20 @@ type abuseChild struct {
 	ctl      *mp.Conn // a producer's
 }
 
-func testQueueAbuse(t *testing.T, maxsize int) {
+func testQueueAbuse(t *testing.T, maxsize int, joinable bool) {
 	kills := abuseKills()
 	const producers, consumers = 3, 2
-	q := newQueue(t, maxsize)
+	var q *mp.Queue
+	var jq *mp.JoinableQueue
+	if joinable {
+		var err error
+		jq, err = mp.NewJoinableQueue(maxsize)
+		require.NoError(t, err)
+		t.Cleanup(func() { jq.Close() })
+		q = &jq.Queue
+	} else {
+		q = newQueue(t, maxsize)
+	}
 	var (
 		mu       sync.Mutex
 		got      = map[[2]int]int{}
@@ -155,7 +185,11 @@ func testQueueAbuse(t *testing.T, maxsize int) {
 		} else {
 			r, w, err := mp.Pipe(false)
 			require.NoError(t, err)
-			c.p = mp.NewProcess(abuseConsumer, q, w)
+			if joinable {
+				c.p = mp.NewProcess(abuseJoinableConsumer, jq, w)
+			} else {
+				c.p = mp.NewProcess(abuseConsumer, q, w)
+			}
 			readers.Add(1)
 			go func() {
 				defer readers.Done()
@@ -270,6 +304,16 @@ func testQueueAbuse(t *testing.T, maxsize int) {
 		}
 	}
 	assert.LessOrEqual(t, holes, consumerKills, "items lost other than by a killed producer or the one a killed consumer was reading")
+	if joinable {
+		joined := make(chan error, 1)
+		go func() { joined <- jq.Join() }()
+		select {
+		case err := <-joined:
+			require.NoError(t, err)
+		case <-time.After(time.Minute):
+			t.Fatal("Join waits for items that killed processes held")
+		}
+	}
 	var it abuseItem
 	assert.ErrorIs(t, q.GetNoWait(&it), mp.ErrEmpty)
 	assert.Equal(t, 0, q.Qsize())
@@ -283,6 +327,6 @@ func testQueueAbuse(t *testing.T, maxsize int) {
 			require.NoError(t, q.GetTimeout(&v, time.Minute))
 		}
 	}
-	t.Logf("maxsize %d: %d children killed (%d producers, %d consumers), %d items got, %d lost by killed consumers",
-		maxsize, len(killed), lostTails, consumerKills, len(got), holes)
+	t.Logf("maxsize %d, joinable %v: %d children killed (%d producers, %d consumers), %d items got, %d lost by killed consumers",
+		maxsize, joinable, len(killed), lostTails, consumerKills, len(got), holes)
 }

@@ -89,26 +89,6 @@ func TestSimpleQueueProcesses(t *testing.T) {
 	assert.True(t, q.Empty())
 }
 
-// TestQueueSlowChild: timed and no-wait calls made while a child that was
-// given the queue has not yet reached mp.Main honour their timeouts (no
-// pipe changes blocking mode under them).
-func TestQueueSlowChild(t *testing.T) {
-	t.Parallel()
-	empty, full := newQueue(t, 0), newQueue(t, 1)
-	require.NoError(t, full.Put(1))
-	p := mp.NewProcess(getAll, full, empty, 5)
-	p.Env = append(os.Environ(), slowMainEnv+"=3s")
-	start(t, p)
-	var v int
-	t0 := time.Now()
-	assert.ErrorIs(t, empty.GetTimeout(&v, 100*time.Millisecond), mp.ErrEmpty)
-	assert.ErrorIs(t, empty.GetNoWait(&v), mp.ErrEmpty)
-	assert.ErrorIs(t, full.PutNoWait(2), mp.ErrFull)
-	assert.ErrorIs(t, full.PutTimeout(2, 100*time.Millisecond), mp.ErrFull)
-	assert.Less(t, time.Since(t0), time.Second)
-	assert.True(t, p.IsAlive(), "the child is still before mp.Main")
-}
-
 // TestQueueMaxsize: a bounded queue's capacity does not depend on any
 // pipe's size.
 func TestQueueMaxsize(t *testing.T) {

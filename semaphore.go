@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/robust"
 )
 
@@ -128,8 +129,12 @@ func (s *Semaphore) Value() int {
 // Other processes keep their holds. A second Close returns nil.
 func (s *Semaphore) Close() error { return s.core().obj.Close() }
 
-// MarshalBinary lets Start carry s into a child; it fails elsewhere, with
-// ErrNotPassable.
+// passSet returns the Set of s's segment, for Start to pass to a child.
+func (s *Semaphore) passSet() (*handles.Set, error) { return s.core().obj.passSet() }
+
+// MarshalBinary encodes s's identity, so that Start can carry s into a
+// child; the encoding decodes only in a process that holds s (one it was
+// passed to, or this one), else with ErrNotPassable.
 func (s *Semaphore) MarshalBinary() ([]byte, error) { return marshalSyncObj(s.core().obj) }
 
 // UnmarshalBinary is MarshalBinary's inverse, in the child.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-mp/mp/internal/robust"
 	"github.com/go-mp/mp/internal/shm"
+	"github.com/go-mp/mp/spawn"
 )
 
 // SharedMemory is a block of memory that processes share by its name,
@@ -236,7 +237,7 @@ func cleanupCommand() (*exec.Cmd, error) {
 		return nil, fmt.Errorf("%w (the cleanup process that removes shared memory names when the program ends runs it again)",
 			ErrMainGuard)
 	}
-	exe, err := executable()
+	exe, err := spawn.Executable()
 	if err != nil {
 		return nil, err
 	}

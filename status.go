@@ -15,10 +15,12 @@ const (
 	StateExited  State = "exited"  // exited and reaped: Join will not wait
 )
 
-// Status returns the child's scheduler state, read with gopsutil. A Go
-// program runs many threads; on Linux the process counts as running if any
-// of its threads is. On Windows, which reports no scheduler state, a live
-// child is StateRunning. A child that has exited is StateExited.
+// Status returns the child's scheduler state: on Linux from /proc, on
+// macOS and the BSDs from ps(1). A Go program runs many threads; on Linux
+// and macOS the process counts as running if any of its threads is (the
+// BSDs' ps looks at one thread). On Windows, which reports no scheduler
+// state, a live child is StateRunning. A child that has exited is
+// StateExited.
 func (p *Process) Status() (State, error) {
 	p.mu.Lock()
 	if p.role == roleChild {

@@ -13,12 +13,12 @@ import (
 // which in a Go program is often parked while goroutines run on other
 // threads. The process is running if any thread is.
 //
-// Linux reads /proc itself rather than through gopsutil, which the other
-// Unix systems use: gopsutil's process package imports os/user and net, and
-// with them cgo, so every program importing mp would be linked dynamically
-// and every child would start about 1 ms slower (measured: a re-exec of a
-// binary importing mp took 4.2 ms with gopsutil, 3.1 ms with it statically
-// linked, on a machine where a bare Go re-exec takes 1.9 ms).
+// Linux reads /proc itself rather than through gopsutil: gopsutil's
+// process package imports os/user and net, and with them cgo, so every
+// program importing mp would be linked dynamically and every child would
+// start about 1 ms slower (measured: a re-exec of a binary importing mp
+// took 4.2 ms with gopsutil, 3.1 ms with it statically linked, on a machine
+// where a bare Go re-exec takes 1.9 ms).
 func osStatus(pid int32) (State, error) {
 	dir := "/proc/" + strconv.Itoa(int(pid))
 	main, err := taskState(filepath.Join(dir, "stat"))

@@ -314,12 +314,22 @@ func TestSyncGrandchild(t *testing.T) {
 func TestSyncMisuse(t *testing.T) {
 	t.Parallel()
 	l := newLock(t)
-	a, _ := pipe(t, true)
-	assert.ErrorIs(t, a.Send(l), mp.ErrNotPassable, "only Start carries a Lock")
-	_, err := l.MarshalBinary()
-	assert.ErrorIs(t, err, mp.ErrNotPassable)
-	assert.ErrorIs(t, new(mp.Lock).UnmarshalBinary([]byte{1, 2, 3}), mp.ErrBadMessage)
-	assert.ErrorIs(t, new(mp.Condition).UnmarshalBinary([]byte{1}), mp.ErrBadMessage)
+	// Encoded anywhere, a Lock decodes only where it is held: here, as the
+	// same lock.
+	b, err := l.MarshalBinary()
+	require.NoError(t, err)
+	var again mp.Lock
+	require.NoError(t, again.UnmarshalBinary(b))
+	require.NoError(t, again.Acquire())
+	assert.True(t, l.Locked(), "the same lock")
+	require.NoError(t, l.Release())
+	assert.ErrorIs(t, new(mp.RLock).UnmarshalBinary(b), mp.ErrBadMessage, "a Lock's encoding is no RLock")
+	b[5] ^= 0xff // another object, in this lock's segment
+	assert.ErrorIs(t, new(mp.Lock).UnmarshalBinary(b), mp.ErrBadMessage)
+	b[25] ^= 0xff // and another segment: held neither here nor anywhere
+	assert.ErrorIs(t, new(mp.Lock).UnmarshalBinary(b), mp.ErrNotPassable)
+	assert.ErrorIs(t, new(mp.Lock).UnmarshalBinary([]byte{2, 1, 3}), mp.ErrBadMessage)
+	assert.ErrorIs(t, new(mp.Condition).UnmarshalBinary([]byte{2}), mp.ErrBadMessage)
 
 	// Release of another process's Lock.
 	require.NoError(t, l.Acquire())

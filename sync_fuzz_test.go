@@ -12,7 +12,7 @@ import (
 func FuzzSyncDecode(f *testing.F) {
 	f.Add([]byte{1, 1})
 	f.Add(append(append([]byte{1, 1}, make([]byte, 16)...), 0))
-	f.Add(append(append([]byte{1, 2}, make([]byte, 16)...), 2, 1, 5))
+	f.Add(append(append([]byte{2, 2}, make([]byte, 32)...), 2, 1, 5))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, v := range []interface{ UnmarshalBinary([]byte) error }{
 			new(mp.Lock), new(mp.RLock), new(mp.Semaphore), new(mp.Event), new(mp.Condition), new(mp.Barrier),

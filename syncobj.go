@@ -6,12 +6,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 	"weak"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/robust"
 	"github.com/go-mp/mp/internal/shm"
 	"github.com/go-mp/mp/internal/wire"
@@ -94,8 +96,9 @@ type syncObj struct {
 	id   [16]byte
 	kind syncKind
 	seg  *shm.Segment
-	mem  []byte // the object, after the header
-	core any    // *lockCore, *semCore, ...
+	mem  []byte       // the object, after the header
+	core any          // *lockCore, *semCore, ...
+	pass *handles.Set // the segment's file, for Start to pass to a child
 
 	closing context.Context // done once Close is called
 	cancel  context.CancelFunc
@@ -135,13 +138,13 @@ func newSizedObj(kind syncKind, size int, init func(mem []byte), core func(o *sy
 	}
 	syncObjs.Lock()
 	defer syncObjs.Unlock()
-	return register(id, kind, seg, core), nil
+	return register(id, kind, seg, handles.New(seg.File()), core), nil
 }
 
 // register makes this process's hold on a mapped object, with syncObjs
 // locked.
-func register(id [16]byte, kind syncKind, seg *shm.Segment, core func(o *syncObj) any) *syncObj {
-	o := &syncObj{id: id, kind: kind, seg: seg, mem: seg.Bytes()[syncObjOff:]}
+func register(id [16]byte, kind syncKind, seg *shm.Segment, pass *handles.Set, core func(o *syncObj) any) *syncObj {
+	o := &syncObj{id: id, kind: kind, seg: seg, mem: seg.Bytes()[syncObjOff:], pass: pass}
 	o.closing, o.cancel = context.WithCancel(context.Background())
 	o.core = core(o)
 	// The memory is unmapped only once nothing in this process can touch
@@ -249,74 +252,61 @@ func deadline(d time.Duration) time.Time {
 	return now.Add(d)
 }
 
-// The encoding of an object carried to a child: a version, the kind, the
-// identity, the segment's size for a sized kind (uvarint), and the index of
-// the segment's file among the files the child inherits (see files.go).
-const syncEncoding = 1
+// The encoding of an object: a version, the kind, the object's identity
+// (in its segment's header) and that of the handles.Set that carries its
+// segment's file to a child (see files.go). A Condition's Set carries its
+// lock's segment too, and its encoding names the lock after it.
+const syncEncoding = 2
 
-// appendSyncObj writes o's encoding to w, handing its file to the child
-// being started.
-func appendSyncObj(w *wire.Writer, o *syncObj) error {
+// passSet returns the Set of o's file, or ErrSyncClosed.
+func (o *syncObj) passSet() (*handles.Set, error) {
 	if o.closed.Load() {
-		return ErrSyncClosed
+		return nil, ErrSyncClosed
 	}
-	f := o.seg.File()
-	if f == nil {
-		return ErrSyncClosed
-	}
+	return o.pass, nil
+}
+
+// writeSyncObj writes o's identity and its Set's to w.
+func writeSyncObj(w *wire.Writer, o *syncObj, set *handles.Set) {
 	w.Byte(syncEncoding)
 	w.Byte(byte(o.kind))
 	w.Raw(o.id[:])
-	if o.kind.sized() {
-		w.Uint(uint64(o.seg.Size()))
-	}
-	_, err := appendFiles(w, f)
-	return err
+	w.Raw(set.ID[:])
 }
 
 // marshalSyncObj returns o's encoding.
 func marshalSyncObj(o *syncObj) ([]byte, error) {
-	w := &wire.Writer{}
-	if err := appendSyncObj(w, o); err != nil {
+	set, err := o.passSet()
+	if err != nil {
 		return nil, err
 	}
+	w := &wire.Writer{}
+	writeSyncObj(w, o, set)
 	return w.B, nil
 }
 
-// readSyncObj reads an object's encoding and returns this process's hold
-// on it: the one it has if it was passed before (or made here), else a new
-// one on the inherited segment.
-func readSyncObj(d *wire.Reader, want syncKind, core func(o *syncObj) any) (*syncObj, error) {
-	if d.Byte() != syncEncoding {
-		d.Fail("encoding of a " + want.String())
-	}
-	kind := syncKind(d.Byte())
-	raw := d.Raw(16)
-	size := kind.size()
-	if kind.sized() {
-		n := d.Uint()
-		if n < syncObjOff || n > shm.MaxSize {
-			d.Fail("size of a " + kind.String())
-		}
-		size = int(n)
-	}
-	f := readFile(d)
-	if d.Err != nil {
-		return nil, d.Err
-	}
-	if kind != want || f == nil {
-		return nil, fmt.Errorf("%w: a %s where a %s was expected", ErrBadMessage, kind, want)
-	}
-	id := [16]byte(raw)
-	syncObjs.Lock()
-	defer syncObjs.Unlock()
+// findSyncObj returns this process's hold on the object id of the given
+// kind, if it has one: made here, or passed before (a Lock passed beside
+// a Condition on it is one lock in the child).
+func findSyncObj(id [16]byte, kind syncKind) *syncObj {
 	if wp, ok := syncObjs.m[id]; ok {
-		if o := wp.Value(); o != nil && o.kind == kind && o.seg.Size() == size {
-			// Passed twice (or back): the same hold. The file stays
-			// with the inherited files.
-			return o, nil
+		if o := wp.Value(); o != nil && o.kind == kind && !o.closed.Load() {
+			return o
 		}
 	}
+	return nil
+}
+
+// attachSyncObj maps the segment f stands for, checks that it holds the
+// object id of the kind, and makes this process's hold on it, with
+// syncObjs locked. pass is the Set a grandchild will get it in.
+func attachSyncObj(id [16]byte, kind syncKind, f *os.File, pass *handles.Set, core func(o *syncObj) any) (*syncObj, error) {
+	return attachSizedObj(id, kind, kind.size(), f, pass, core)
+}
+
+// attachSizedObj is attachSyncObj with the segment's size, header
+// included.
+func attachSizedObj(id [16]byte, kind syncKind, size int, f *os.File, pass *handles.Set, core func(o *syncObj) any) (*syncObj, error) {
 	seg, err := shm.Attach(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("mp: mapping a %s: %w", kind, err)
@@ -324,21 +314,49 @@ func readSyncObj(d *wire.Reader, want syncKind, core func(o *syncObj) any) (*syn
 	mem := seg.Bytes()
 	if binary.LittleEndian.Uint32(mem[0:]) != syncMagic || syncKind(binary.LittleEndian.Uint32(mem[4:])) != kind ||
 		[16]byte(mem[8:24]) != id {
-		_ = seg.Close()
+		_, _ = seg.Detach() // the file is the Set's
 		return nil, fmt.Errorf("%w: the shared memory of a %s does not hold it", ErrBadMessage, kind)
 	}
-	return register(id, kind, seg, core), nil
+	return register(id, kind, seg, pass, core), nil
 }
 
-// decodeSyncObj decodes a whole encoding made by marshalSyncObj.
+// readSyncHead reads an encoding's version, kind and identities.
+func readSyncHead(d *wire.Reader, want syncKind) (id, setID [16]byte, err error) {
+	if d.Byte() != syncEncoding {
+		d.Fail("encoding of a " + want.String())
+	}
+	kind := syncKind(d.Byte())
+	copy(id[:], d.Raw(16))
+	copy(setID[:], d.Raw(16))
+	if d.Err != nil {
+		return id, setID, d.Err
+	}
+	if kind != want {
+		return id, setID, fmt.Errorf("%w: a %s where a %s was expected", ErrBadMessage, kind, want)
+	}
+	return id, setID, nil
+}
+
+// decodeSyncObj decodes an encoding made by marshalSyncObj, and returns
+// this process's hold on the object. It fails with ErrNotPassable in a
+// process that holds neither the object nor its Set.
 func decodeSyncObj(b []byte, want syncKind, core func(o *syncObj) any) (*syncObj, error) {
 	d := wire.NewReader(b)
-	o, err := readSyncObj(d, want, core)
+	id, setID, err := readSyncHead(d, want)
 	if err != nil {
 		return nil, err
 	}
 	if err := d.End(); err != nil {
 		return nil, err
 	}
-	return o, nil
+	syncObjs.Lock()
+	defer syncObjs.Unlock()
+	if o := findSyncObj(id, want); o != nil {
+		return o, nil
+	}
+	set, err := heldSet(setID, 1, want.String())
+	if err != nil {
+		return nil, err
+	}
+	return attachSyncObj(id, want, set.Files[0], set, core)
 }

@@ -49,8 +49,9 @@ var registry = struct {
 var anonymous = regexp.MustCompile(`\.func\d+(\.\d+)*$|-fm$|\.gowrap\d+$`)
 
 // ErrInvalidTarget reports a target that cannot run in a child: a closure,
-// a method value, a function with results other than one error, a value that
-// is neither a function nor a Runner, or one that was not registered.
+// a method value, an instantiation of a generic function, a function with
+// results other than one error, a value that is neither a function nor a
+// Runner, or one that was not registered.
 var ErrInvalidTarget = errors.New("mp: invalid target")
 
 // describe inspects t without registering it.
@@ -83,6 +84,13 @@ func describe(t any) (*target, error) {
 	if anonymous.MatchString(name) {
 		return nil, fmt.Errorf("%w: %s is a closure or method value; a child can only run a top-level function, declared with func Name(...)", ErrInvalidTarget, name)
 	}
+	if base, _, ok := strings.Cut(name, "[...]"); ok {
+		// Every instantiation of a generic function has this one name
+		// (runtime.FuncForPC), and some share their code too, so a child
+		// could not tell which one to run.
+		return nil, fmt.Errorf("%w: %s is a generic function: wrap the instantiation in a non-generic function, such as func work(v T) { %s[T](v) }",
+			ErrInvalidTarget, name, base[strings.LastIndexByte(base, '.')+1:])
+	}
 	return funcTarget(name, v)
 }
 
@@ -104,9 +112,12 @@ func funcTarget(name string, v reflect.Value) (*target, error) {
 // (any parameters; returning nothing or an error) or a [Runner] value, whose
 // type is what is registered.
 //
-// Register panics if a target is a closure, a method value, a function with
-// other results, or neither a function nor a Runner: these are programming
-// errors that no input can cause.
+// Register panics if a target is a closure, a method value, an
+// instantiation of a generic function (wrap it in a non-generic one: all
+// instantiations share one name, so a child could not tell them apart), a
+// function with other results, or neither a function nor a Runner: these
+// are programming errors that no input can cause. A Runner may be of a
+// generic type: each instantiation has a name of its own.
 func Register(targets ...any) {
 	for _, t := range targets {
 		d, err := describe(t)

@@ -3,6 +3,8 @@ package mp
 import (
 	"fmt"
 	"time"
+
+	"github.com/go-mp/mp/internal/handles"
 )
 
 // TypedQueue is a Queue of values of type T: Put takes a T and Get returns
@@ -49,6 +51,13 @@ func (t *TypedQueue[T]) GetTimeout(timeout time.Duration) (T, error) {
 
 // Close is Queue.Close.
 func (t *TypedQueue[T]) Close() error { return t.q.Close() }
+
+func (t *TypedQueue[T]) passSet() (*handles.Set, error) {
+	if t.q == nil {
+		return nil, fmt.Errorf("%w: use NewTypedQueue", ErrQueueClosed)
+	}
+	return t.q.passSet()
+}
 
 // MarshalBinary lets Start carry t into a child; see Queue.MarshalBinary.
 func (t *TypedQueue[T]) MarshalBinary() ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/shm"
 	"github.com/go-mp/mp/internal/wire"
 )
@@ -48,71 +49,133 @@ func elems[T Number](o *syncObj, n int) []T {
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(o.mem))), n)
 }
 
+// A Value's or Array's encoding is its segment's (writeSyncObj) and size;
+// with a lock, the lock's kind and identity follow, and the Set is one of
+// both segments' files.
+
+// marshalData returns the encoding of a Value's or Array's numbers, o,
+// that set passes, and of their lock, lock, if there is one.
+func marshalData(o *syncObj, set *handles.Set, lock SharedLock) []byte {
+	w := &wire.Writer{}
+	writeSyncObj(w, o, set)
+	w.Uint(uint64(o.seg.Size()))
+	if lock != nil {
+		lo := lock.lockCore().obj
+		w.Byte(byte(lo.kind))
+		w.Raw(lo.id[:])
+	}
+	return w.B
+}
+
+// lockedSet returns a Set of the files of a Value's or Array's numbers, o,
+// and of their lock.
+func lockedSet(o *syncObj, lock SharedLock) *handles.Set {
+	lo := lock.lockCore().obj
+	if lo.closed.Load() {
+		panic("mp: a closed lock cannot guard a Value or Array")
+	}
+	return handles.New(o.seg.File(), lo.seg.File())
+}
+
+// dataSet returns the Set that passes a Value or Array (o, and lock if it
+// has one), or why it cannot be passed.
+func dataSet(o *syncObj, set *handles.Set, lock SharedLock) (*handles.Set, error) {
+	if lock != nil {
+		if _, err := lock.lockCore().obj.passSet(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := o.passSet(); err != nil {
+		return nil, err
+	}
+	if set == nil {
+		return o.pass, nil
+	}
+	return set, nil
+}
+
 // unmarshalData decodes a Value or Array of T (kind) that marshalData
-// encoded, checking its header, and its lock if locked.
-func unmarshalData[T Number](b []byte, kind syncKind, locked bool) (*syncObj, []T, SharedLock, error) {
+// encoded, with its lock if locked, and returns this process's hold on
+// them, checking their headers. set is the Set that passes both, when
+// locked. It fails with ErrNotPassable in a process that holds neither the
+// numbers nor the Set.
+func unmarshalData[T Number](b []byte, kind syncKind, locked bool) (o *syncObj, s []T, lock SharedLock, set *handles.Set, err error) {
 	d := wire.NewReader(b)
-	o, err := readSyncObj(d, kind, noCore)
+	id, setID, err := readSyncHead(d, kind)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
+	}
+	size := d.Uint()
+	if d.Err == nil && (size < syncObjOff || size > shm.MaxSize) {
+		d.Fail("size of a " + kind.String())
+	}
+	var lockKind syncKind
+	var lockID [16]byte
+	if locked {
+		lockKind = syncKind(d.Byte())
+		copy(lockID[:], d.Raw(16))
+	}
+	if err := d.End(); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if locked && lockKind != kindLock && lockKind != kindRLock {
+		return nil, nil, nil, nil, fmt.Errorf("%w: a %s's lock is a %s", ErrBadMessage, kind, lockKind)
+	}
+	syncObjs.Lock()
+	defer syncObjs.Unlock()
+	o = findSyncObj(id, kind)
+	if o != nil && o.seg.Size() != int(size) {
+		return nil, nil, nil, nil, fmt.Errorf("%w: a %s of another size", ErrBadMessage, kind)
+	}
+	var lo *syncObj
+	if locked {
+		lo = findSyncObj(lockID, lockKind)
+	}
+	if o == nil || locked && lo == nil {
+		n := 1
+		if locked {
+			n = 2
+		}
+		if set, err = heldSet(setID, n, kind.String()); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	if o == nil {
+		pass := set
+		if locked {
+			pass = handles.New(set.Files[0]) // for passing the numbers alone
+		}
+		if o, err = attachSizedObj(id, kind, int(size), set.Files[0], pass, noCore); err != nil {
+			return nil, nil, nil, nil, err
+		}
 	}
 	hdr := o.seg.Bytes()
 	code := binary.LittleEndian.Uint32(hdr[dataCodeOff:])
 	n := binary.LittleEndian.Uint64(hdr[dataLenOff:])
 	if want := elemCode[T](); code != want {
-		return nil, nil, nil, fmt.Errorf("%w: a %s of %s where one of %s was expected", ErrBadMessage, kind, codeName(code), elemName[T]())
+		return nil, nil, nil, nil, fmt.Errorf("%w: a %s of %s where one of %s was expected", ErrBadMessage, kind, codeName(code), elemName[T]())
 	}
 	var zero T
 	if n > uint64(len(o.mem))/uint64(unsafe.Sizeof(zero)) || kind == kindValue && n != 1 {
-		return nil, nil, nil, fmt.Errorf("%w: a %s's shared memory does not hold its numbers", ErrBadMessage, kind)
+		return nil, nil, nil, nil, fmt.Errorf("%w: a %s's shared memory does not hold its numbers", ErrBadMessage, kind)
 	}
-	var l SharedLock
-	if locked {
-		if l, err = readLock(d); err != nil {
-			return nil, nil, nil, err
-		}
+	if !locked {
+		return o, elems[T](o, int(n)), nil, nil, nil
 	}
-	if err := d.End(); err != nil {
-		return nil, nil, nil, err
-	}
-	return o, elems[T](o, int(n)), l, nil
-}
-
-// marshalData returns the encoding of a Value's or Array's numbers, o,
-// followed by that of their lock, l, if there is one.
-func marshalData(o *syncObj, l SharedLock) ([]byte, error) {
-	w := &wire.Writer{}
-	if err := appendSyncObj(w, o); err != nil {
-		return nil, err
-	}
-	if l != nil {
-		if err := appendSyncObj(w, l.lockCore().obj); err != nil {
-			return nil, err
-		}
-	}
-	return w.B, nil
-}
-
-// readLock decodes a lock that appendLock encoded: a Lock or an RLock.
-func readLock(d *wire.Reader) (SharedLock, error) {
-	if len(d.B) < 2 {
-		return nil, fmt.Errorf("%w: no lock", ErrBadMessage)
-	}
-	switch syncKind(d.B[1]) {
-	case kindLock:
-		o, err := readSyncObj(d, kindLock, newLockCore(false))
+	if lo == nil {
+		lo, err = attachSyncObj(lockID, lockKind, set.Files[1], handles.New(set.Files[1]), newLockCore(lockKind == kindRLock))
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, nil, err
 		}
-		return &Lock{c: o.core.(*lockCore)}, nil
-	case kindRLock:
-		o, err := readSyncObj(d, kindRLock, newLockCore(true))
-		if err != nil {
-			return nil, err
-		}
-		return &RLock{c: o.core.(*lockCore)}, nil
 	}
-	return nil, fmt.Errorf("%w: a %s where a lock was expected", ErrBadMessage, syncKind(d.B[1]))
+	lock = &Lock{c: lo.core.(*lockCore)}
+	if lockKind == kindRLock {
+		lock = &RLock{c: lo.core.(*lockCore)}
+	}
+	if set == nil {
+		set = lockedSet(o, lock)
+	}
+	return o, elems[T](o, int(n)), lock, set, nil
 }
 
 // RawValue is a number in shared memory, like Python's
@@ -127,7 +190,8 @@ func readLock(d *wire.Reader) (SharedLock, error) {
 //
 // A RawValue is given to a child as an argument of a Process or a field
 // of a Runner, under either start method, and can be passed on from
-// there; elsewhere (Send, Put) it cannot be encoded, and gives
+// there. Sent any other way (on a Conn or a Queue), it decodes only in a
+// process that holds it, as the same value; elsewhere decoding fails with
 // ErrNotPassable. A process has one mapping of it however often it was
 // passed. The zero RawValue is not usable: create one with NewRawValue.
 type RawValue[T Number] struct {
@@ -190,7 +254,7 @@ func (v *RawValue[T]) WithLock(l SharedLock) *Value[T] {
 	if l == nil {
 		panic("mp: WithLock of a nil lock")
 	}
-	return &Value[T]{RawValue: v, lock: l}
+	return &Value[T]{RawValue: v, lock: l, pass: lockedSet(v.o, l)}
 }
 
 // Close releases this process's mapping of the number: every later use in
@@ -204,19 +268,28 @@ func (v *RawValue[T]) Close() error {
 	return v.o.Close()
 }
 
-// MarshalBinary lets Start carry v into a child; it fails elsewhere, with
-// ErrNotPassable.
-func (v *RawValue[T]) MarshalBinary() ([]byte, error) {
-	defer runtime.KeepAlive(v)
+// passSet returns the Set of v's segment, for Start to pass to a child.
+func (v *RawValue[T]) passSet() (*handles.Set, error) {
 	if v == nil || v.o == nil {
 		return nil, fmt.Errorf("%w: a zero Value", ErrBadMessage)
 	}
-	return marshalData(v.o, nil)
+	return dataSet(v.o, nil, nil)
 }
 
-// UnmarshalBinary is MarshalBinary's inverse, in the child.
+// MarshalBinary encodes v for Start, which carries it into a child, or
+// for Send and Put: the encoding decodes only in a process that holds v
+// (ErrNotPassable elsewhere), as the same value.
+func (v *RawValue[T]) MarshalBinary() ([]byte, error) {
+	set, err := v.passSet()
+	if err != nil {
+		return nil, err
+	}
+	return marshalData(v.o, set, nil), nil
+}
+
+// UnmarshalBinary is MarshalBinary's inverse.
 func (v *RawValue[T]) UnmarshalBinary(b []byte) error {
-	o, s, _, err := unmarshalData[T](b, kindValue, false)
+	o, s, _, _, err := unmarshalData[T](b, kindValue, false)
 	if err != nil {
 		return err
 	}
@@ -252,6 +325,7 @@ func (v *RawValue[T]) UnmarshalBinary(b []byte) error {
 type Value[T Number] struct {
 	*RawValue[T]
 	lock SharedLock
+	pass *handles.Set // the number's and the lock's files, for Start
 }
 
 // NewValue returns a new Value holding v, with a new RLock (Python's
@@ -266,7 +340,7 @@ func NewValue[T Number](v T) (*Value[T], error) {
 		raw.Close()
 		return nil, err
 	}
-	return &Value[T]{RawValue: raw, lock: l}, nil
+	return &Value[T]{RawValue: raw, lock: l, pass: lockedSet(raw.o, l)}, nil
 }
 
 // GetLock returns the lock that guards v: the RLock that NewValue made, or
@@ -284,22 +358,30 @@ func (v *Value[T]) GetLock() SharedLock {
 // collector.
 func (v *Value[T]) Close() error { return v.RawValue.Close() }
 
-// MarshalBinary lets Start carry v, and its lock, into a child; it fails
-// elsewhere, with ErrNotPassable.
-func (v *Value[T]) MarshalBinary() ([]byte, error) {
+// passSet returns the Set of v's segment and its lock's, for Start to
+// pass to a child.
+func (v *Value[T]) passSet() (*handles.Set, error) {
 	if v == nil || v.RawValue == nil || v.o == nil || v.lock == nil {
 		return nil, fmt.Errorf("%w: a zero Value", ErrBadMessage)
 	}
-	defer runtime.KeepAlive(v)
-	return marshalData(v.o, v.lock)
+	return dataSet(v.o, v.pass, v.lock)
 }
 
-// UnmarshalBinary is MarshalBinary's inverse, in the child.
+// MarshalBinary encodes v, with its lock, as RawValue.MarshalBinary does.
+func (v *Value[T]) MarshalBinary() ([]byte, error) {
+	set, err := v.passSet()
+	if err != nil {
+		return nil, err
+	}
+	return marshalData(v.o, set, v.lock), nil
+}
+
+// UnmarshalBinary is MarshalBinary's inverse.
 func (v *Value[T]) UnmarshalBinary(b []byte) error {
-	o, s, l, err := unmarshalData[T](b, kindValue, true)
+	o, s, l, set, err := unmarshalData[T](b, kindValue, true)
 	if err != nil {
 		return err
 	}
-	v.RawValue, v.lock = &RawValue[T]{o: o, p: &s[0]}, l
+	v.RawValue, v.lock, v.pass = &RawValue[T]{o: o, p: &s[0]}, l, set
 	return nil
 }

@@ -1,18 +1,15 @@
-//go:build unix
-
 package mp
 
 import (
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestValueDecodeChecks: a child that decodes a Value or Array checks
-// the element type and kind in its shared memory against what it
-// expects.
+// TestValueDecodeChecks: a process that decodes a Value or Array checks
+// the element type and kind in its shared memory against what it expects,
+// and decodes only what it holds.
 func TestValueDecodeChecks(t *testing.T) {
 	t.Parallel()
 	v, err := NewValue(int64(7))
@@ -21,30 +18,16 @@ func TestValueDecodeChecks(t *testing.T) {
 	a, err := NewArray[int32](3)
 	require.NoError(t, err)
 	defer a.Close()
-	var vb, ab []byte
-	files, err := collectFiles(func() error {
-		var err error
-		if vb, err = v.MarshalBinary(); err != nil {
-			return err
-		}
-		ab, err = a.MarshalBinary()
-		return err
-	})
+	vb, err := v.MarshalBinary()
 	require.NoError(t, err)
-	// As a child would, with copies of the files (this test process is
-	// no child, and inherits nothing else).
-	var hs []uint64
-	for _, f := range files {
-		fd, err := syscall.Dup(int(f.Fd()))
-		require.NoError(t, err)
-		hs = append(hs, uint64(fd))
-	}
-	inheritFiles(hs)
+	ab, err := a.MarshalBinary()
+	require.NoError(t, err)
 
 	// This process holds both, so decoding finds its own mappings.
 	var same Value[int64]
 	require.NoError(t, same.UnmarshalBinary(vb))
 	assert.Equal(t, int64(7), same.Load())
+	assert.Same(t, v.GetLock().lockCore(), same.GetLock().lockCore(), "one lock")
 	var sameA Array[int32]
 	require.NoError(t, sameA.UnmarshalBinary(ab))
 	assert.Equal(t, 3, sameA.Len())
@@ -63,4 +46,11 @@ func TestValueDecodeChecks(t *testing.T) {
 		var cut Value[int64]
 		assert.Error(t, cut.UnmarshalBinary(vb[:n]), "cut at %d", n)
 	}
+
+	// Another object's identity, that no one passed here.
+	other := append([]byte(nil), vb...)
+	other[3] ^= 0xff    // in the object's identity
+	other[3+16] ^= 0xff // in its Set's
+	var notHeld Value[int64]
+	assert.ErrorIs(t, notHeld.UnmarshalBinary(other), ErrNotPassable)
 }

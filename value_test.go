@@ -1,6 +1,7 @@
 package mp_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -458,18 +459,38 @@ func TestValueRunnerField(t *testing.T) {
 	})
 }
 
+// getNotHeld gets a Value from q that no one passed to this process.
+func getNotHeld(q *mp.Queue) error {
+	var v mp.Value[int64]
+	if err := q.Get(&v); !errors.Is(err, mp.ErrNotPassable) {
+		return fmt.Errorf("want ErrNotPassable, got %v", err)
+	}
+	return nil
+}
+
+func init() { ipcTargets = append(ipcTargets, getNotHeld) }
+
 func TestValueMisuse(t *testing.T) {
 	t.Parallel()
 	v := newValue(t, int64(1))
-	q, err := mp.NewQueue(0)
-	require.NoError(t, err)
-	defer q.Close()
-	assert.ErrorIs(t, q.Put(v), mp.ErrNotPassable, "only Start carries a Value")
+	q := newQueue(t, 0)
+	// Sent on a queue, a Value decodes as itself in a process that holds
+	// it, and in no other.
+	require.NoError(t, q.Put(v))
+	var got mp.Value[int64]
+	require.NoError(t, q.Get(&got))
+	got.Add(1)
+	assert.Equal(t, int64(2), v.Load())
+	require.NoError(t, q.Put(v))
+	require.NoError(t, startIn(t, mp.Spawn, getNotHeld, q).Join())
 	a, b, err := mp.Pipe(true)
 	require.NoError(t, err)
 	defer a.Close()
 	defer b.Close()
-	assert.ErrorIs(t, a.Send(newRawArrayFrom(t, []int8{1})), mp.ErrNotPassable)
+	require.NoError(t, a.Send(newRawArrayFrom(t, []int8{1})))
+	var arr mp.RawArray[int8]
+	require.NoError(t, b.Recv(&arr))
+	assert.Equal(t, []int8{1}, arr.Slice())
 
 	assert.PanicsWithValue(t, "mp: index 3 out of range for an Array of length 3", func() {
 		newRawArrayFrom(t, []int8{1, 2, 3}).Load(3)

@@ -54,6 +54,18 @@ func Names() []string {
 	return names
 }
 
+// Pointers returns a pointer to each registered global, so that Start can
+// find the connections and queues among their values.
+func Pointers() []any {
+	mu.RLock()
+	defer mu.RUnlock()
+	ptrs := make([]any, 0, len(globals))
+	for _, ptr := range globals {
+		ptrs = append(ptrs, ptr.Interface())
+	}
+	return ptrs
+}
+
 // Snapshot encodes the current value of every registered global. It returns
 // nil when nothing is registered.
 func Snapshot() (map[string][]byte, error) {

@@ -59,6 +59,7 @@ func Alive(id ID) bool {
 	case !running:
 		return false
 	}
-	// An ID made without a start time (see Self) matches its PID alone.
-	return got == id || uint32(id) == 0
+	// An ID made without a start time (see Self, and identify where no
+	// start time is read) matches its PID alone.
+	return got == id || uint32(id) == 0 || uint32(got) == 0
 }

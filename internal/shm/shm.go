@@ -139,6 +139,24 @@ func (s *Segment) CloseFile() error {
 	return nil
 }
 
+// Detach unmaps the memory and hands the file back to the caller, open:
+// for a caller that attached a file it does not own and found it was not
+// what it wanted. The segment is then closed.
+func (s *Segment) Detach() (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mem == nil {
+		return nil, ErrClosed
+	}
+	err := unmap(s.mem)
+	f := s.f
+	s.f, s.mem = nil, nil
+	if err != nil {
+		return f, fmt.Errorf("mp: unmapping a shared memory segment: %w", err)
+	}
+	return f, nil
+}
+
 // Close unmaps the memory and closes the file. Other processes keep their
 // own mappings. A second Close returns ErrClosed.
 func (s *Segment) Close() error {

@@ -97,3 +97,23 @@ func TestCloseFile(t *testing.T) {
 	assert.ErrorIs(t, s.Close(), shm.ErrClosed)
 	assert.ErrorIs(t, s.CloseFile(), shm.ErrClosed)
 }
+
+func TestDetach(t *testing.T) {
+	t.Parallel()
+	s, err := shm.New(4096)
+	require.NoError(t, err)
+	defer s.Close()
+	s.Bytes()[0] = 7
+	a, err := shm.Attach(s.File(), 4096)
+	require.NoError(t, err)
+	f, err := a.Detach()
+	require.NoError(t, err)
+	assert.Same(t, s.File(), f, "the file comes back")
+	_, err = a.Detach()
+	assert.ErrorIs(t, err, shm.ErrClosed)
+	b, err := shm.Attach(f, 4096) // still open
+	require.NoError(t, err)
+	assert.Equal(t, byte(7), b.Bytes()[0])
+	_, err = b.Detach()
+	require.NoError(t, err)
+}

@@ -1,4 +1,4 @@
-package mp
+package launch
 
 import (
 	"os/exec"
@@ -36,20 +36,14 @@ func launcherLoop(reqs chan launchReq) {
 	}
 }
 
-// sysProc is what a Unix child needs besides its os.Process.
+// sysProc is what a Linux child needs besides its os.Process.
 type sysProc struct {
 	onLauncher bool
 }
 
-// noPdeathsig turns the death signal off, so that tests can show the
-// lifeline alone is enough (as it must be on other systems).
-var noPdeathsig bool
-
-func startCmd(cmd *exec.Cmd) (sysProc, error) {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	if !noPdeathsig {
+// start starts cmd from the launcher thread.
+func start(cmd *exec.Cmd, s *Spec) (sysProc, error) {
+	if !s.NoPdeathsig {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	launcher.mu.Lock()

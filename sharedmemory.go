@@ -37,7 +37,7 @@ import (
 // process and the children it starts, and theirs) is removed:
 //
 //   - by Unlink, at once;
-//   - otherwise once the tree has ended, within a second or so, whatever
+//   - otherwise once the tree has ended, within about 0.2 s, whatever
 //     ended it (SIGKILL of every process included), by a cleanup process
 //     that the first NewSharedMemory of the tree starts: the program run
 //     again, in a session of its own, which waits for the tree's first

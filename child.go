@@ -181,6 +181,9 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 		return fail(fmt.Errorf("%w: %s is not registered in the child: register it with mp.Main or mp.Register before mp.Main runs",
 			ErrInvalidTarget, b.Target))
 	}
+	if err := t.checkProcessTarget(); err != nil {
+		return fail(err)
+	}
 	var run func() error
 	if t.typ != nil {
 		r, err := t.newRunner(b.Args)

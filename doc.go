@@ -221,6 +221,36 @@
 // a session of its own) removes the names that a tree of processes made
 // once the whole tree has ended, however it ended, and never while a
 // process of the tree that uses the block lives; see SharedMemory.
+// # Pools
+//
+// A [Pool] is Python's multiprocessing.Pool: worker processes that run a
+// registered task function on many items. [Map], [Imap], [ImapUnordered],
+// [Starmap], [Apply] and their Async and Context forms are typed: a wrong
+// function or item type does not compile. A task function takes an item
+// and returns a result and an error, func(T) (R, error): an error is how a
+// Go function fails, and one form keeps the type parameters inferred
+// (mp.Map(p, sqr, items), never mp.Map[int, int]); a panic fails its task
+// too. Items, results and error texts cross with the package's codec.
+//
+//	func sqr(x int) (int, error) { return x * x, nil }
+//
+//	func main() {
+//		mp.Main(mp.Task(sqr)) // Task: the workers call sqr without reflect
+//		p, _ := mp.NewPool(4)
+//		defer p.Join()
+//		defer p.Close()
+//		squares, err := mp.Map(p, sqr, []int{1, 2, 3})
+//		...
+//	}
+//
+// The pool feeds each worker from a goroutine of its own, a chunk of tasks
+// at a time, so it knows what a worker held when it dies: a worker killed,
+// calling os.Exit or dying of a fatal runtime error fails exactly those
+// tasks with its [*ExitError], a new worker takes its place, and the other
+// tasks go on. Python's Pool hangs then, and ProcessPoolExecutor fails
+// every task. A task that panics or returns an error fails alone too, with
+// the panic's stack; see [TaskError]. A pool can also bound a task's time
+// ([WithTaskTimeout]) and a worker's memory ([WithMaxMemory]).
 //
 // # Exit codes and errors
 //

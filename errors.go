@@ -16,7 +16,7 @@ import (
 type ExitError struct {
 	Name string // the child's Name
 	PID  int    // the child's process ID
-	Code int    // the exit code, as ExitCode reports it
+	Code int    // the exit code, as ExitCode reports it; 1 for a Pool task that failed and left its worker alive
 
 	// Err is the text of the error the target returned, or of the reason the
 	// child could not run its target; ErrType is its Go type as %T prints it.
@@ -33,6 +33,7 @@ type ExitError struct {
 	Output string
 
 	cause error // ErrMainGuard or ErrInvalidTarget, for errors.Is
+	task  bool  // a Pool task's failure: the worker lives on
 }
 
 func (e *ExitError) Error() string {
@@ -40,6 +41,8 @@ func (e *ExitError) Error() string {
 	switch {
 	case e.Panic != "":
 		return fmt.Sprintf("%s panicked: %s", who, e.Panic)
+	case e.Err != "" && e.task:
+		return fmt.Sprintf("%s: the task returned an error: %s", who, e.Err)
 	case e.Err != "":
 		return fmt.Sprintf("%s exited with code %d: %s", who, e.Code, e.Err)
 	case e.Code < 0:
@@ -125,3 +128,53 @@ var (
 	// starting with ".mp-", which mp keeps for itself.
 	ErrBadName = shm.ErrBadName
 )
+
+// Errors of a Pool, compared with errors.Is.
+var (
+	// ErrPoolClosed: a call on a Pool after Close or Terminate.
+	ErrPoolClosed = errors.New("mp: pool is closed")
+	// ErrPoolRunning: Join of a Pool that was neither closed nor
+	// terminated, which would wait for ever (Python's "Pool is still
+	// running").
+	ErrPoolRunning = errors.New("mp: pool is still running: call Close or Terminate before Join")
+	// ErrPoolTerminated: the error of a task that Terminate stopped or
+	// never let start.
+	ErrPoolTerminated = errors.New("mp: pool was terminated")
+	// ErrPoolBroken: a worker's initializer failed, so the pool can run
+	// nothing; it wraps the worker's *ExitError.
+	ErrPoolBroken = errors.New("mp: pool is broken: a worker's initializer failed")
+	// ErrTaskTimeout: a task that ran longer than the pool's task timeout;
+	// its worker was killed and replaced.
+	ErrTaskTimeout = errors.New("mp: task timed out")
+	// ErrNotReady: an AsyncResult's GetTimeout that found no result in
+	// time (Python's multiprocessing.TimeoutError).
+	ErrNotReady = errors.New("mp: result is not ready")
+)
+
+// TaskError is the error of one task of a Pool: the item at Index of the
+// call's items (0 for Apply) failed. Err says why:
+//
+//   - an *ExitError with Code 1 and the error text, or the panic value and
+//     stack, when the function returned an error or panicked (the worker
+//     lives on);
+//   - an *ExitError with the worker's exit code, and its crash output, when
+//     the worker died while it held the task (killed, os.Exit, a fatal
+//     runtime error); the pool replaces the worker;
+//   - an error wrapping ErrTaskTimeout and the killed worker's *ExitError;
+//   - an error wrapping ErrBadMessage when the item or the result could
+//     not be encoded or decoded;
+//   - ErrPoolTerminated, or ErrPoolBroken and the *ExitError of the worker
+//     whose initializer failed, for a task that never ran.
+//
+// errors.As(err, &exitErr) finds the *ExitError through a TaskError.
+type TaskError struct {
+	Index int   // the item's index in the call's items
+	Err   error // why it failed
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("mp: task %d: %s", e.Index, strings.TrimPrefix(e.Err.Error(), "mp: "))
+}
+
+// Unwrap returns Err.
+func (e *TaskError) Unwrap() error { return e.Err }

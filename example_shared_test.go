@@ -6,7 +6,7 @@ import (
 	"github.com/go-mp/mp"
 )
 
-func init() { ipcTargets = append(ipcTargets, piAndNegate, countTo, squares, writeHello) }
+func init() { ipcTargets = append(ipcTargets, piAndNegate, countTo, squareInPlace, writeHello) }
 
 // piAndNegate is the f of Python's documentation.
 func piAndNegate(n *mp.Value[float64], a *mp.Array[int32]) {
@@ -56,8 +56,8 @@ func ExampleRawValue_Add() {
 	// Output: 40000
 }
 
-// squares writes the squares of its part of a, in place.
-func squares(a *mp.RawArray[float64], lo, hi int) {
+// squareInPlace squares its part of a, in place.
+func squareInPlace(a *mp.RawArray[float64], lo, hi int) {
 	s := a.Slice()[lo:hi]
 	for i := range s {
 		s[i] *= s[i]
@@ -69,8 +69,8 @@ func squares(a *mp.RawArray[float64], lo, hi int) {
 func ExampleRawArray_Slice() {
 	a, _ := mp.NewRawArrayFrom([]float64{1, 2, 3, 4, 5, 6})
 	defer a.Close()
-	p1 := mp.NewProcess(squares, a, 0, 3)
-	p2 := mp.NewProcess(squares, a, 3, 6)
+	p1 := mp.NewProcess(squareInPlace, a, 0, 3)
+	p2 := mp.NewProcess(squareInPlace, a, 3, 6)
 	_ = p1.Start()
 	_ = p2.Start()
 	_ = p1.Join()

@@ -27,6 +27,7 @@ var helpers = map[string]func(){
 	"noguard": noGuardMain,                                      // a program that forgot mp.Main
 	"role":    func() { fmt.Println(mp.CurrentProcess().Name) }, // after mp.Main
 	"linger":  linger,                                           // a grandchild that holds its stdout
+	"pool":    forgottenPool,                                    // TestPoolShutdown's program
 }
 
 const helperEnv = "MP_TEST_HELPER"

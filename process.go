@@ -225,6 +225,9 @@ func (p *Process) start() error {
 	if err != nil {
 		return err
 	}
+	if err := t.checkProcessTarget(); err != nil {
+		return err
+	}
 	method := p.StartMethod
 	if method == "" {
 		method = GetStartMethod()
@@ -440,6 +443,9 @@ func (p *Process) Run() error {
 	}
 	t, err := funcTarget(v.Type().String(), v)
 	if err != nil {
+		return err
+	}
+	if err := t.checkProcessTarget(); err != nil {
 		return err
 	}
 	in, err := t.convertArgs(p.Args)

@@ -93,8 +93,9 @@ func eachMethod(t *testing.T, f func(t *testing.T, m mp.StartMethod)) {
 	}
 }
 
-// within fails the test if f takes d or more.
-func within(t *testing.T, d time.Duration, what string, f func()) {
+// inTime fails the test if f takes d or more. (pool_test.go's within
+// fails it if f has not returned after d, without waiting for f.)
+func inTime(t *testing.T, d time.Duration, what string, f func()) {
 	t.Helper()
 	t0 := time.Now()
 	f()
@@ -573,7 +574,7 @@ func TestEvent(t *testing.T) {
 		assert.GreaterOrEqual(t, d, 100*time.Millisecond)
 		require.NoError(t, e.Set())
 		assert.True(t, e.IsSet())
-		within(t, time.Second, "wait on a set event", func() {
+		inTime(t, time.Second, "wait on a set event", func() {
 			require.NoError(t, e.Wait())
 			ok, err := e.WaitTimeout(100 * time.Millisecond)
 			require.NoError(t, err)

@@ -37,6 +37,7 @@ type target struct {
 	name string
 	fn   reflect.Value // function targets
 	typ  reflect.Type  // Runner targets: the type, dereferenced
+	run  chunkRunner   // task functions registered with Task: runs chunks without reflect
 }
 
 var registry = struct {
@@ -50,7 +51,8 @@ var anonymous = regexp.MustCompile(`\.func\d+(\.\d+)*$|-fm$|\.gowrap\d+$`)
 
 // ErrInvalidTarget reports a target that cannot run in a child: a closure,
 // a method value, an instantiation of a generic function, a function with
-// results other than one error, a value that is neither a function nor a
+// results other than one error (or, for a Pool, a result and an error), a
+// value that is neither a function nor a
 // Runner, or one that was not registered.
 var ErrInvalidTarget = errors.New("mp: invalid target")
 
@@ -58,6 +60,14 @@ var ErrInvalidTarget = errors.New("mp: invalid target")
 func describe(t any) (*target, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: nil", ErrInvalidTarget)
+	}
+	if tt, ok := t.(typedTask); ok {
+		d, err := describe(tt.function())
+		if err != nil {
+			return nil, err
+		}
+		d.run = tt.runner()
+		return d, nil
 	}
 	if r, ok := t.(Runner); ok {
 		typ := reflect.TypeOf(r)
@@ -94,23 +104,40 @@ func describe(t any) (*target, error) {
 	return funcTarget(name, v)
 }
 
-// funcTarget checks a function's results: nothing, or one error.
+// funcTarget checks a function's results: nothing or one error for a
+// Process target, a result and an error for a Pool's task function.
 func funcTarget(name string, v reflect.Value) (*target, error) {
 	ft := v.Type()
 	switch {
 	case ft.NumOut() == 0:
 	case ft.NumOut() == 1 && ft.Out(0) == errorType:
+	case ft.NumOut() == 2 && ft.Out(1) == errorType:
 	default:
-		return nil, fmt.Errorf("%w: %s must return nothing or error, not %s", ErrInvalidTarget, name, ft)
+		return nil, fmt.Errorf("%w: %s must return nothing, an error, or a result and an error, not %s", ErrInvalidTarget, name, ft)
 	}
 	return &target{name: "func:" + name, fn: v}, nil
 }
 
+// returnsResult reports whether t is a task function, returning a result
+// and an error: a Pool runs it, a Process cannot.
+func (t *target) returnsResult() bool { return t.fn.IsValid() && t.fn.Type().NumOut() == 2 }
+
+// checkProcessTarget refuses a task function as a Process target.
+func (t *target) checkProcessTarget() error {
+	if t.returnsResult() {
+		return fmt.Errorf("%w: %s returns a result, which a Process cannot bring home: run it with a Pool, or return only an error",
+			ErrInvalidTarget, t.display())
+	}
+	return nil
+}
+
 // Register makes targets known to children, so that Start can run them.
+// A Pool's task function may be wrapped with [Task] to keep its types.
 // Packages that define targets call it from init; a program passes its own
 // targets to [Main], which calls Register. A target is a top-level function
 // (any parameters; returning nothing or an error) or a [Runner] value, whose
-// type is what is registered.
+// type is what is registered. A [Pool]'s task functions, which return a
+// result and an error, are registered the same way.
 //
 // Register panics if a target is a closure, a method value, an
 // instantiation of a generic function (wrap it in a non-generic one: all
@@ -125,6 +152,9 @@ func Register(targets ...any) {
 			panic(err.Error())
 		}
 		registry.Lock()
+		if old := registry.byName[d.name]; old != nil && d.run == nil {
+			d.run = old.run // registered with Task before: keep its runner
+		}
 		registry.byName[d.name] = d
 		registry.Unlock()
 	}

@@ -2,9 +2,10 @@
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
 // main guard, the process object's methods, queues and pipes, locks,
-// events and barriers, and shared memory. Each step says in a line or two what it shows, then
-// runs the same code as the example of that name under examples/, with
-// shorter sleeps. It takes a few seconds.
+// events and barriers, shared memory, and a pool of workers. Each step
+// says in a line or two what it shows, then runs the same code as the
+// example of that name under examples/, with shorter sleeps. It takes a
+// few seconds.
 //
 //	go run ./examples/tour
 package main
@@ -105,6 +106,16 @@ var steps = []step{
 			"mp.Array (Python's documentation example); four workers sum a shared array, each its own part;\n" +
 			"a child opens an mp.SharedMemory block by its name, as any program could.",
 		func() error { return tutorial.Shared(tutorial.SharedConfig{Workers: 4, N: 1_000_000}) },
+	},
+	{
+		"A pool of workers",
+		"mp.NewPool starts worker processes that run a registered function on many items: Map, ImapUnordered,\n" +
+			"ApplyAsync with a timeout, a worker killed mid-task (its task fails, a new worker takes its place),\n" +
+			"a word count in map-reduce form, and a progress bar over Imap.",
+		func() error {
+			return tutorial.Pool(tutorial.PoolConfig{Workers: 2, Slow: time.Hour, Timeout: 200 * time.Millisecond,
+				Items: 20, Progress: os.Stdout})
+		},
 	},
 }
 

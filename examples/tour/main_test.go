@@ -49,6 +49,8 @@ func TestTour(t *testing.T) {
 		{"Shared memory: Value, Array and SharedMemory", `main: num = 3\.1415927`, `main: arr = \[0 -1 -2 -3 -4 -5 -6 -7 -8 -9\]`,
 			`main: 4 workers summed 1000000 shared numbers \(1000000 counted\): 500000500000, and n\(n\+1\)/2 = 500000500000`,
 			`main: the child wrote "hello from pid \d+" into the block`},
+		{"A pool of workers", `map: \[1 4 9\]`, `ErrNotReady=true`, `a worker killed mid-task: task error with exit code`,
+			`word count over 5 texts`, `imap: 20 results, in order, under a progress bar`},
 	}
 	at := 0
 	for i, step := range want {
@@ -71,7 +73,7 @@ func TestTour(t *testing.T) {
 		}
 		assert.NotContains(t, out[at:end], fmt.Sprintf("Step %d failed: ", i+1))
 	}
-	m := regexp.MustCompile(`\nTour complete: 11 steps in (\S+)\.\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`\nTour complete: 12 steps in (\S+)\.\n$`).FindStringSubmatch(out)
 	require.NotNil(t, m, "closing line")
 	assert.Less(t, r.Elapsed, 50*time.Second, "well under a minute, even on a loaded machine")
 }

@@ -20,6 +20,8 @@ func init() {
 		produce, consume, pong,
 		addUnderLock, workUntilStopped, inLockstep,
 		setPiNegate, sumPart, greetByName,
+		// The pool's task functions, with their types (see mp.Task).
+		mp.Task(square), mp.Task(pidAfter), mp.Task(dieNow), mp.Task(countWords), mp.Task(sumCounts),
 	)
 	traceInit("init()")
 	if os.Getenv(NoGuardEnv) != "" {

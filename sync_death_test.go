@@ -87,7 +87,7 @@ func TestLockHolderKilled(t *testing.T) {
 			ready := newEvent(t)
 			p := startIn(t, m, holdLock, l, ready)
 			killWhenReady(t, p, ready)
-			inTime(t, time.Second, "Lock recovered", func() {
+			quickly(t, time.Second, "Lock recovered", func() {
 				if try {
 					for {
 						ok, err := l.AcquireTimeout(0)
@@ -116,7 +116,7 @@ func TestLockHolderKilled(t *testing.T) {
 		got := make(chan error, 1)
 		go func() { got <- r.Acquire() }() // waiting already, most likely
 		require.NoError(t, p.Kill())
-		inTime(t, time.Second, "RLock recovered", func() { assert.ErrorIs(t, <-got, mp.ErrOwnerDead) })
+		quickly(t, time.Second, "RLock recovered", func() { assert.ErrorIs(t, <-got, mp.ErrOwnerDead) })
 		assert.ErrorIs(t, r.Release(), mp.ErrNotOwner, "held by the goroutine that took it over")
 	})
 }
@@ -133,7 +133,7 @@ func TestSemaphoreHolderKilled(t *testing.T) {
 		p := startIn(t, m, holdUnits, s, 2, ready)
 		killWhenReady(t, p, ready)
 		require.NoError(t, s.Acquire(), "the unit never taken")
-		inTime(t, time.Second, "units recovered", func() {
+		quickly(t, time.Second, "units recovered", func() {
 			for range 2 {
 				assert.ErrorIs(t, s.Acquire(), mp.ErrOwnerDead)
 			}
@@ -191,7 +191,7 @@ func TestConditionWaiterKilled(t *testing.T) {
 		_ = doomed.Join()
 		live := startIn(t, m, condF, cond, sleeping, woken, time.Duration(0))
 		take(t, sleeping)
-		inTime(t, time.Second, "the live waiter woken", func() {
+		quickly(t, time.Second, "the live waiter woken", func() {
 			notify(t, cond, 1)
 			ok, err := woken.AcquireTimeout(time.Minute)
 			require.NoError(t, err)
@@ -212,7 +212,7 @@ func TestBarrierPartyKilled(t *testing.T) {
 		other := startIn(t, m, barrierParty, b, newEvent(t))
 		require.NoError(t, untilWaiting(b, 2))
 		require.NoError(t, doomed.Kill())
-		inTime(t, time.Second, "the barrier broken", func() {
+		quickly(t, time.Second, "the barrier broken", func() {
 			err := other.Join()
 			var ee *mp.ExitError
 			require.ErrorAs(t, err, &ee)
@@ -485,7 +485,7 @@ func TestSyncKillStorm(t *testing.T) {
 		i := k % children
 		require.NoError(t, lps[i].Kill())
 		require.NoError(t, sps[i].Kill())
-		inTime(t, time.Second, fmt.Sprintf("kill %d: lock", k), func() {
+		quickly(t, time.Second, fmt.Sprintf("kill %d: lock", k), func() {
 			err := l.Acquire()
 			if err != nil {
 				require.ErrorIs(t, err, mp.ErrOwnerDead)
@@ -501,7 +501,7 @@ func TestSyncKillStorm(t *testing.T) {
 		_ = lps[i].Join()
 		_ = sps[i].Join()
 	}
-	inTime(t, time.Second, "every unit back", func() {
+	quickly(t, time.Second, "every unit back", func() {
 		for range units {
 			if err := s.Acquire(); err != nil {
 				require.ErrorIs(t, err, mp.ErrOwnerDead)

@@ -93,9 +93,8 @@ func eachMethod(t *testing.T, f func(t *testing.T, m mp.StartMethod)) {
 	}
 }
 
-// inTime fails the test if f takes d or more. (pool_test.go's within
-// fails it if f has not returned after d, without waiting for f.)
-func inTime(t *testing.T, d time.Duration, what string, f func()) {
+// quickly fails the test if f takes d or more.
+func quickly(t *testing.T, d time.Duration, what string, f func()) {
 	t.Helper()
 	t0 := time.Now()
 	f()
@@ -574,7 +573,7 @@ func TestEvent(t *testing.T) {
 		assert.GreaterOrEqual(t, d, 100*time.Millisecond)
 		require.NoError(t, e.Set())
 		assert.True(t, e.IsSet())
-		inTime(t, time.Second, "wait on a set event", func() {
+		quickly(t, time.Second, "wait on a set event", func() {
 			require.NoError(t, e.Wait())
 			ok, err := e.WaitTimeout(100 * time.Millisecond)
 			require.NoError(t, err)

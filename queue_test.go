@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	ipcTargets = append(ipcTargets, handOn, handOnClosed, holdItems, simplePut)
+	ipcTargets = append(ipcTargets, handOn, handOnClosed, holdItems, simplePut, floodThenWait)
 }
 
 // handOn starts a grandchild that floods q, and returns without joining
@@ -149,13 +149,21 @@ func TestQueueHandoverLost(t *testing.T) {
 	q, err := mp.NewQueue(0)
 	require.NoError(t, err)
 	const n = 40
-	p := start(t, mp.NewProcess(flood, q, n, 50<<10))
-	// Wait until the ring is full and the rest waits in the child.
+	childGate, gate, err := mp.Pipe(false) // the child reads, the parent ends it
+	require.NoError(t, err)
+	t.Cleanup(func() { gate.Close() })
+	p := start(t, mp.NewProcess(floodThenWait, q, n, 50<<10, childGate))
+	childGate.Close()
+	// Wait until the ring is full and the rest waits in the child, which
+	// keeps it until the parent has closed the queue: a handover before
+	// the Close would be adopted, and the Close would then wait for a
+	// reader (as Python's join_thread does).
 	for q.Qsize() < n {
 		require.True(t, p.IsAlive())
 		runtime.Gosched()
 	}
 	require.NoError(t, q.Close())
+	require.NoError(t, gate.Close())
 	err = p.JoinTimeout(time.Minute)
 	require.ErrorIs(t, err, mp.ErrItemsLost)
 	var lost int
@@ -165,6 +173,19 @@ func TestQueueHandoverLost(t *testing.T) {
 	assert.Less(t, lost, n, "those in the ring are not lost")
 	var ee *mp.ExitError
 	assert.False(t, errors.As(err, &ee), "the child itself exited well")
+}
+
+// floodThenWait floods q, then returns only once its gate ends, so that its
+// exit handover comes when its parent says.
+func floodThenWait(q *mp.Queue, n, size int, gate *mp.Conn) error {
+	if err := flood(q, n, size); err != nil {
+		return err
+	}
+	for {
+		if _, err := gate.RecvBytes(); err != nil {
+			return nil // the parent closed its end
+		}
+	}
 }
 
 // TestJoinableQueueConsumerKilled: consumers killed while they hold items

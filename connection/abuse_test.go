@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,10 +18,6 @@ import (
 )
 
 func init() { targets = append(targets, chatter) }
-
-// soakEnv, set to a duration (MP_SOAK=10m), makes TestListenerAbuse play
-// rounds until that much time has passed: hundreds of kills.
-const soakEnv = "MP_SOAK"
 
 // chatter connects and sends n messages of random sizes (0 bytes to 1 MiB,
 // many above a socket's buffer), checking that each comes back whole; a
@@ -70,26 +65,8 @@ func chatter(family, address string, seed uint64, n int) error {
 func TestListenerAbuse(t *testing.T) {
 	t.Parallel()
 	kills := 0
-	soak(t, 1, func(round uint64) { kills += abuseRound(t, round) })
+	conntest.Soak(t, 1, func(round uint64) { kills += abuseRound(t, round) })
 	t.Logf("%d children killed", kills)
-}
-
-// soak plays round n times, or with MP_SOAK set, until that much time has
-// passed; it stops at the first failure.
-func soak(t *testing.T, n int, round func(uint64)) {
-	t.Helper()
-	until := time.Time{}
-	if s := os.Getenv(soakEnv); s != "" {
-		d, err := time.ParseDuration(s)
-		require.NoError(t, err, "%s", soakEnv)
-		n, until = 1<<30, time.Now().Add(d)
-	}
-	for i := range n {
-		if t.Failed() || (!until.IsZero() && time.Now().After(until)) {
-			return
-		}
-		round(uint64(i))
-	}
 }
 
 func abuseRound(t *testing.T, round uint64) (kills int) {
@@ -259,7 +236,7 @@ func TestListenerKilled(t *testing.T) {
 		// ends; Windows closes every socket of a terminated process.
 		t.Skip("Wine 8 keeps a socket of a killed process open when it had I/O pending, so its peer never sees end of file")
 	}
-	soak(t, 3, func(round uint64) { killedRound(t, round) })
+	conntest.Soak(t, 3, func(round uint64) { killedRound(t, round) })
 }
 
 func killedRound(t *testing.T, round uint64) {

@@ -2,10 +2,10 @@
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
 // main guard, the process object's methods, queues and pipes, locks,
-// events and barriers, shared memory, and a pool of workers. Each step
-// says in a line or two what it shows, then runs the same code as the
-// example of that name under examples/, with shorter sleeps. It takes a
-// few seconds.
+// events and barriers, shared memory, a pool of workers, and managers.
+// Each step says in a line or two what it shows, then runs the same code
+// as the example of that name under examples/, with shorter sleeps. It
+// takes a few seconds.
 //
 //	go run ./examples/tour
 package main
@@ -116,6 +116,13 @@ var steps = []step{
 			return tutorial.Pool(tutorial.PoolConfig{Workers: 2, Slow: time.Hour, Timeout: 200 * time.Millisecond,
 				Items: 20, Progress: os.Stdout})
 		},
+	},
+	{
+		"Managers: shared objects",
+		"A manager is a process that holds objects (a dict, a list, a queue, your own types) for others,\n" +
+			"which use them through proxies, even from another host. d[k] += 1 through a proxy loses updates;\n" +
+			"Dict.Add is atomic, in the manager.",
+		func() error { return tutorial.Manager(tutorial.ManagerConfig{Workers: 4, Increments: 100}) },
 	},
 }
 

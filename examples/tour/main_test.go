@@ -51,6 +51,8 @@ func TestTour(t *testing.T) {
 			`main: the child wrote "hello from pid \d+" into the block`},
 		{"A pool of workers", `map: \[1 4 9\]`, `ErrNotReady=true`, `a worker killed mid-task: task error with exit code`,
 			`word count over 5 texts`, `imap: 20 results, in order, under a progress bar`},
+		{"Managers: shared objects", `main: d = \{1: '1', '2': 2, 0\.25: None\}`, `main: l = \[9 8 7 6 5 4 3 2 1 0\]`,
+			`main: 4 workers x 100 Add\("hits", 1\) = 400 hits, none lost`, `main: got "hello" from the remote manager's queue`},
 	}
 	at := 0
 	for i, step := range want {
@@ -73,7 +75,7 @@ func TestTour(t *testing.T) {
 		}
 		assert.NotContains(t, out[at:end], fmt.Sprintf("Step %d failed: ", i+1))
 	}
-	m := regexp.MustCompile(`\nTour complete: 12 steps in (\S+)\.\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(fmt.Sprintf(`\nTour complete: %d steps in (\S+)\.\n$`, len(want))).FindStringSubmatch(out)
 	require.NotNil(t, m, "closing line")
 	assert.Less(t, r.Elapsed, 50*time.Second, "well under a minute, even on a loaded machine")
 }

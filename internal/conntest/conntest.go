@@ -5,6 +5,7 @@ package conntest
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,28 @@ import (
 
 	"github.com/go-mp/mp"
 )
+
+// SoakEnv, set to a duration (MP_SOAK=10m), makes the abuse tests that
+// use Soak play rounds until that much time has passed.
+const SoakEnv = "MP_SOAK"
+
+// Soak plays round n times, or with MP_SOAK set, until that much time has
+// passed; it stops at the first failure.
+func Soak(t *testing.T, n int, round func(uint64)) {
+	t.Helper()
+	until := time.Time{}
+	if s := os.Getenv(SoakEnv); s != "" {
+		d, err := time.ParseDuration(s)
+		require.NoError(t, err, "%s", SoakEnv)
+		n, until = 1<<30, time.Now().Add(d)
+	}
+	for i := range n {
+		if t.Failed() || (!until.IsZero() && time.Now().After(until)) {
+			return
+		}
+		round(uint64(i))
+	}
+}
 
 // Message returns message i of a run: size bytes that depend on i and on
 // their position, so that a message cut, shifted or swapped with another

@@ -1,7 +1,7 @@
 // Package tutorial holds the steps of the classic Python multiprocessing
 // tutorial (UDP, scheduling, creating processes, join, isolation, the main
-// guard, process object methods, queues and pipes, and pools) written
-// with mp. Each program under
+// guard, process object methods, queues and pipes, pools, managers)
+// written with mp. Each program under
 // examples/ runs one step; examples/tour runs them all in the tutorial's
 // order.
 //

@@ -96,3 +96,63 @@ func BenchmarkStartJoinProgram(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkForkserver measures what Forkserver is for, against Spawn in
+// the same run, iterations alternating: start+join of a no-op ("x-spawn",
+// the goal is at most 0.3), Start alone (the goal is a median of at most
+// 100 µs), and 100 children started together and then joined (at most
+// 0.5). Before each timed iteration of either method, the children that
+// Forkserver starts ahead of time are all waiting (SetForkserverPreload
+// returns then), so that their start-up, paid ahead of time, is counted
+// in neither method's figure.
+func BenchmarkForkserver(b *testing.B) {
+	b.Cleanup(func() { _ = mp.SetForkserverPreload(mp.DefaultForkserverPreload) })
+	run := func(b *testing.B, n int, m mp.StartMethod, startOnly bool) time.Duration {
+		b.Helper()
+		if err := mp.SetForkserverPreload(max(n, mp.DefaultForkserverPreload)); err != nil {
+			b.Fatal(err)
+		}
+		ps := make([]*mp.Process, n)
+		for i := range ps {
+			ps[i] = mp.NewProcess(noop)
+			ps[i].StartMethod = m
+		}
+		t0 := time.Now()
+		for _, p := range ps {
+			if err := p.Start(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		started := time.Since(t0)
+		for _, p := range ps {
+			if err := p.Join(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		d := time.Since(t0)
+		for _, p := range ps {
+			_ = p.Close()
+		}
+		if startOnly {
+			return started
+		}
+		return d
+	}
+	for _, c := range []struct {
+		name      string
+		n         int
+		startOnly bool
+	}{{"start+join", 1, false}, {"start", 1, true}, {"100 together", 100, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			var spawn, fs []time.Duration
+			for b.Loop() {
+				spawn = append(spawn, run(b, c.n, mp.Spawn, c.startOnly))
+				fs = append(fs, run(b, c.n, mp.Forkserver, c.startOnly))
+			}
+			s, f := median(spawn), median(fs)
+			b.ReportMetric(s.Seconds()*1e3, "spawn-ms")
+			b.ReportMetric(f.Seconds()*1e3, "forkserver-ms")
+			b.ReportMetric(f.Seconds()/s.Seconds(), "x-spawn")
+		})
+	}
+}

@@ -52,7 +52,7 @@ func detectChild() (*child, error) {
 		if err != nil {
 			return // no inherited channel: not a child
 		}
-		b, files, err := readBoot(boot, m.Nonce)
+		b, files, err := readBoot(boot, report, m.Nonce)
 		if err != nil {
 			if errors.Is(err, bootstrap.ErrBadFrame) || errors.Is(err, bootstrap.ErrNonce) {
 				// Someone else's pipe: not a child.
@@ -74,12 +74,22 @@ func detectChild() (*child, error) {
 // deadlines; there the pipe-type check catches a stray marker.
 const bootTimeout = time.Minute
 
-// readBoot reads the bootstrap and the files passed after it.
-func readBoot(f *os.File, nonce string) (*bootstrap.Boot, []*os.File, error) {
+// readBoot reads the bootstrap and the files passed after it. A child
+// started ahead of time (Forkserver) is told to wait first: it says on the
+// report pipe that it waits, and waits for its work as long as its parent
+// lives; if its parent lets it go, or dies, first, it exits at once.
+func readBoot(f, report *os.File, nonce string) (*bootstrap.Boot, []*os.File, error) {
 	if f.SetReadDeadline(time.Now().Add(bootTimeout)) == nil {
 		defer f.SetReadDeadline(time.Time{})
 	}
-	b, err := bootstrap.ReadBoot(f, nonce)
+	b, wait, err := bootstrap.ReadFirst(f, nonce)
+	if err == nil && wait {
+		_ = f.SetReadDeadline(time.Time{})
+		_ = bootstrap.WriteWaiting(report)
+		if b, err = bootstrap.ReadBoot(f, nonce); errors.Is(err, io.EOF) {
+			os.Exit(0) // let go without work: nothing ran
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +99,11 @@ func readBoot(f *os.File, nonce string) (*bootstrap.Boot, []*os.File, error) {
 			return nil, nil, fmt.Errorf("%w: too many passed files", bootstrap.ErrBadFrame)
 		}
 		n += p.N
+	}
+	for _, set := range b.Stdio {
+		if set {
+			n++
+		}
 	}
 	files, err := handles.Receive(f, n)
 	return b, files, err
@@ -161,11 +176,24 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 	fail := func(err error) (int, *bootstrap.Report) {
 		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
 	}
+	// A child started ahead of time takes the standard files its Process
+	// asks for: they follow the passed files.
+	files := c.files
+	c.files = nil
+	for i := len(b.Stdio) - 1; i >= 0; i-- {
+		if !b.Stdio[i] {
+			continue
+		}
+		f := files[len(files)-1]
+		files = files[:len(files)-1]
+		if err := launch.TakeStdio(i, f); err != nil {
+			return fail(fmt.Errorf("mp: taking standard file %d: %w", i, err))
+		}
+	}
 	// The files passed with the arguments must be held before the
 	// arguments and globals are decoded: connections and queues find
 	// theirs by identity. Once decoded, the values hold them.
-	sets, err := handles.Install(b.Passed, c.files)
-	c.files = nil
+	sets, err := handles.Install(b.Passed, files)
 	if err != nil {
 		return fail(err)
 	}

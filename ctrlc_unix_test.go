@@ -18,12 +18,20 @@ import (
 	"github.com/go-mp/mp"
 )
 
-// ctrlCParent handles SIGINT, starts a child, and reports whether the child
-// survived a Ctrl-C sent to the parent's process group.
-func ctrlCParent() error {
+// ctrlCParent handles SIGINT, starts a child under the start method m,
+// and reports whether the child survived a Ctrl-C sent to the parent's
+// process group.
+func ctrlCParent(m mp.StartMethod) error {
 	ints := make(chan os.Signal, 1)
 	signal.Notify(ints, os.Interrupt)
+	if m == mp.Forkserver {
+		// The child is one that waits, started ahead of time.
+		if err := mp.SetForkserverPreload(1); err != nil {
+			return err
+		}
+	}
 	child := mp.NewProcess(sleep, time.Hour)
+	child.StartMethod = m
 	if err := child.Start(); err != nil {
 		return err
 	}
@@ -43,7 +51,11 @@ func init() { targets = append(targets, ctrlCParent) }
 // child, in a group of its own, does not.
 func TestCtrlCReachesParentOnly(t *testing.T) {
 	t.Parallel()
-	parent := mp.NewProcess(ctrlCParent)
+	forEachMethod(t, testCtrlCReachesParentOnly)
+}
+
+func testCtrlCReachesParentOnly(t *testing.T, m mp.StartMethod) {
+	parent := mp.NewProcess(ctrlCParent, m)
 	lines := startReading(t, parent)
 	require.True(t, lines.Scan())
 	require.Equal(t, "ready", lines.Text())

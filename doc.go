@@ -1,6 +1,7 @@
 // Package mp runs Go functions in child processes the way Python's
 // multiprocessing does: a [Process] with Start, Join, IsAlive and Terminate,
-// two start methods, and errors that bring the child's panic and stack home.
+// three start methods, and errors that bring the child's panic and stack
+// home.
 //
 // Go cannot fork(2) a running runtime, so every child is the same binary
 // re-executed. The child learns what to run over an inherited channel (never
@@ -41,12 +42,14 @@
 //
 // # Start methods
 //
-//	method  child starts from           carried to the child                        OS
-//	Spawn   the program's initial state target, arguments                           all (default)
-//	Fork    the program's initial state target, arguments, globals registered with  all
-//	                                    isolation.Inherit (values as of Start)
+//	method      child starts from           carried to the child                        OS
+//	Spawn       the program's initial state target, arguments                           all (default)
+//	Fork        the program's initial state target, arguments, globals registered with  all
+//	                                        isolation.Inherit (values as of Start)
+//	Forkserver  the program's initial state target, arguments; the child was started    all
+//	                                        ahead of time and waited (see Forkserver)
 //
-// Under both, the child runs in the parent's environment and working
+// Under all three, the child runs in the parent's environment and working
 // directory as of Start (or Process.Env and Process.Dir), with the parent's
 // os.Args, and inherits the parent's standard output and error unless
 // Process.Stdout and Stderr say otherwise. Standard input is the null device.
@@ -54,6 +57,55 @@
 // every variable not registered with isolation.Inherit start afresh. A real
 // fork would copy all memory and descriptors, but Go cannot fork a running
 // multi-threaded runtime (golang/go#14767); see package isolation.
+//
+// # Forkserver
+//
+// [Forkserver] pays a child's start-up ahead of time, as Python's method of
+// that name does. Go cannot fork, so its children are the program
+// re-executed, as Spawn's, but before they are needed: each runs the
+// program's initialisation and main up to mp.Main, says it is there, and
+// waits, running nothing else, until a Start sends it work over the
+// channel it was started with; a goroutine then starts another in its
+// place, one at a time. A Start then costs what sending the work costs,
+// tens of microseconds, rather than a program's start-up, milliseconds
+// (BenchmarkForkserver). How many wait is [SetForkserverPreload]'s
+// (DefaultForkserverPreload unless set); none waits until Forkserver is
+// first used, or after [Shutdown], and a Start that finds none waiting, or
+// none that fits, is cold: it starts its child as Spawn does.
+//
+// A waiting child was started as Spawn would start the child of a Process
+// with nothing set, at that moment: the program spawn.Executable named, the
+// parent's os.Args, environment and working directory, the null device for
+// standard input, and the process's own standard output and error (the
+// files behind its descriptors 1 and 2, whatever os.Stdout says). A Start
+// uses one only if its own child would be started the same way now:
+//
+//   - A Process whose Env differs from that environment, or whose Dir is
+//     set, is a cold start: what the program did before mp.Main may depend
+//     on them, and a child must start from the state Spawn's would.
+//   - If the parent's environment, working directory, os.Args or
+//     executable have changed since, the waiting children are ended, a
+//     Start is cold, and their replacements are started as things are now.
+//   - Stdin, Stdout and Stderr (and os.Stdout and os.Stderr, if a program
+//     has set them to other files) are given to the child with its work on
+//     Unix: it makes them its descriptors 0, 1 and 2 with dup2 before its
+//     target runs, so that everything that writes to them, loggers made at
+//     initialisation included, uses them; a Writer that is not a file is
+//     fed through a pipe, as os/exec does. On Windows, where no call puts
+//     another file behind a standard handle that a program holds, such a
+//     Process is a cold start.
+//
+// What a waiting child's initialisation prints goes to the process's own
+// standard output and error, when it starts, not to its Process's. Waiting
+// children are not children of the program yet: [ActiveChildren] does not
+// list them, Shutdown and SetForkserverPreload(0) end them, and each dies
+// with its parent like every child (see No orphans). One that dies while it
+// waits is replaced; one that exits before it reaches mp.Main (a program
+// that does not call it) makes SetForkserverPreload fail, and none is
+// started again for a second. Each costs its memory (a Go program's private
+// memory, about a megabyte: see bench/compare) and a goroutine of its
+// parent that watches it; a test that checks for leaked goroutines calls
+// Shutdown first.
 //
 // # Pipes and queues
 //
@@ -250,7 +302,9 @@
 // tasks go on. Python's Pool hangs then, and ProcessPoolExecutor fails
 // every task. A task that panics or returns an error fails alone too, with
 // the panic's stack; see [TaskError]. A pool can also bound a task's time
-// ([WithTaskTimeout]) and a worker's memory ([WithMaxMemory]).
+// ([WithTaskTimeout]) and a worker's memory ([WithMaxMemory]). Under
+// Forkserver ([WithStartMethod]) its workers, and the workers that replace
+// them, are children that waited.
 //
 // # Exit codes and errors
 //

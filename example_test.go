@@ -44,6 +44,29 @@ func ExampleMain() {
 	// Output: hello from a child
 }
 
+func ExampleSetForkserverPreload() {
+	// Four children start now, and wait just past mp.Main; each Start under
+	// Forkserver hands one of them its work, and another is started in its
+	// place.
+	if err := mp.SetForkserverPreload(4); err != nil {
+		log.Fatal(err)
+	}
+	defer mp.SetForkserverPreload(mp.DefaultForkserverPreload)
+	for _, name := range []string{"ann", "bob"} {
+		p := mp.NewProcess(greet, name)
+		p.StartMethod = mp.Forkserver
+		if err := p.Start(); err != nil {
+			log.Fatal(err)
+		}
+		if err := p.Join(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// hello ann
+	// hello bob
+}
+
 func ExampleRunner() {
 	// greeter is a Runner: its exported fields cross to the child.
 	p := mp.NewProcess(&greeter{Greeting: "hi from", Times: 1})
@@ -131,5 +154,7 @@ func ExampleProcess_isolation() {
 	// spawn: child sees 100
 	// parent still has 500
 	// fork: child sees 500
+	// parent still has 500
+	// forkserver: child sees 100
 	// parent still has 500
 }

@@ -3,6 +3,7 @@ package mp
 import (
 	"fmt"
 	"os"
+	"time"
 	"unsafe"
 )
 
@@ -46,4 +47,78 @@ func PoolState(p *Pool) string {
 	}
 	c.mu.Unlock()
 	return s
+}
+
+// StopForkserver ends the children waiting for work under Forkserver, and
+// returns once they have been reaped.
+func StopForkserver() { server.stop() }
+
+// ForkserverIdle returns the PIDs of the children waiting for work under
+// Forkserver, oldest first, and how many of them are ready (wait just past
+// mp.Main).
+func ForkserverIdle() (pids []int, ready int) {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	for _, w := range server.idle {
+		pids = append(pids, w.pid)
+		if w.ready {
+			ready++
+		}
+	}
+	return pids, ready
+}
+
+// WaitForkserver waits until cond holds of ForkserverIdle's answer, or d
+// has passed, and reports whether it held.
+func WaitForkserver(d time.Duration, cond func(pids []int, ready int) bool) bool {
+	deadline := time.After(d)
+	for {
+		server.mu.Lock()
+		ch := server.changed
+		server.mu.Unlock()
+		if cond(ForkserverIdle()) {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return cond(ForkserverIdle())
+		}
+	}
+}
+
+// ForkserverStarted returns how many children have been started ahead of
+// time for Forkserver.
+func ForkserverStarted() int {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	return server.started
+}
+
+// ForkserverKill kills the child with the given PID if it waits for work
+// under Forkserver, as a crash would (through its handle, never the bare
+// PID), and reports whether it did.
+func ForkserverKill(pid int) bool {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	for _, w := range server.idle {
+		if w.pid == pid {
+			return kill(w.child) == nil
+		}
+	}
+	return false
+}
+
+// SetForkserverRetry sets how long no child is started ahead of time after
+// one died before it could wait, and returns a function that restores it.
+func SetForkserverRetry(d time.Duration) (restore func()) {
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	old := retryAfter
+	retryAfter = d
+	return func() {
+		server.mu.Lock()
+		defer server.mu.Unlock()
+		retryAfter = old
+	}
 }

@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 		time.Sleep(d) // a child slow to take its bootstrap
 	}
 	mp.Main(append(targets, ipcTargets...)...)
+	if path := os.Getenv(pastMainEnv); path != "" {
+		notePastMain(path)
+	}
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
@@ -51,7 +54,33 @@ func TestMain(m *testing.M) {
 		helpers[h]()
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	// Children waiting for work under Forkserver, and their watchers, are
+	// not leaks: end them first.
+	mp.StopForkserver()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// pastMainEnv names a file to which a process that returns from mp.Main
+// appends its PID: a parent does, a child never does, with its work or
+// waiting for it (TestForkserverWaitsPastMain).
+const pastMainEnv = "MP_TEST_PAST_MAIN"
+
+func notePastMain(path string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Fprintln(f, os.Getpid())
+	if err := f.Close(); err != nil {
+		panic(err)
+	}
 }
 
 func noop() {}
@@ -103,15 +132,17 @@ func whoAmI(s string, n int, f float64, m map[string]int) {
 	fmt.Println(string(b))
 }
 
-// tree prints its name and starts fanout children of depth-1.
-func tree(depth, fanout int) error {
+// tree prints its name and starts fanout children of depth-1, under the
+// start method m.
+func tree(depth, fanout int, m mp.StartMethod) error {
 	fmt.Println(mp.CurrentProcess().Name)
 	if depth == 0 {
 		return nil
 	}
 	var ps []*mp.Process
 	for range fanout {
-		p := mp.NewProcess(tree, depth-1, fanout)
+		p := mp.NewProcess(tree, depth-1, fanout, m)
+		p.StartMethod = m
 		if err := p.Start(); err != nil {
 			return err
 		}
@@ -125,26 +156,47 @@ func tree(depth, fanout int) error {
 	return nil
 }
 
-func startFromDaemon() error {
-	err := mp.NewProcess(noop).Start()
+func startFromDaemon(m mp.StartMethod) error {
+	p := mp.NewProcess(noop)
+	p.StartMethod = m
+	err := p.Start()
 	if !errors.Is(err, mp.ErrDaemonic) {
 		return fmt.Errorf("want ErrDaemonic, got %v", err)
 	}
 	return err
 }
 
-// orphanParent starts a daemon and a non-daemon child that sleep, prints
-// their PIDs and sleeps until killed.
-func orphanParent() error {
-	d := mp.NewProcess(sleep, time.Hour)
-	d.Daemon = true
-	n := mp.NewProcess(sleep, time.Hour)
-	for _, p := range []*mp.Process{d, n} {
-		if err := p.Start(); err != nil {
+// orphanParent starts a daemon and a non-daemon child that sleep, under
+// the start method m, prints their PIDs, and under Forkserver those of the
+// children that wait for work too, and sleeps until killed.
+func orphanParent(m mp.StartMethod) error {
+	if m == mp.Forkserver {
+		if err := mp.SetForkserverPreload(2); err != nil {
 			return err
 		}
 	}
-	fmt.Println(d.PID(), n.PID())
+	d := mp.NewProcess(sleep, time.Hour)
+	d.Daemon = true
+	n := mp.NewProcess(sleep, time.Hour)
+	pids := []any{}
+	for _, p := range []*mp.Process{d, n} {
+		p.StartMethod = m
+		if err := p.Start(); err != nil {
+			return err
+		}
+		pids = append(pids, p.PID())
+	}
+	if m == mp.Forkserver {
+		// Two replaced the two taken, and wait.
+		if err := mp.SetForkserverPreload(2); err != nil {
+			return err
+		}
+		waiting, _ := mp.ForkserverIdle()
+		for _, pid := range waiting {
+			pids = append(pids, pid)
+		}
+	}
+	fmt.Println(pids...)
 	time.Sleep(time.Hour)
 	return nil
 }
@@ -184,10 +236,14 @@ func (g *greeter) Run() error {
 	return nil
 }
 
+// methodEnv names the start method of the process noGuardMain starts.
+const methodEnv = "MP_TEST_METHOD"
+
 // noGuardMain is a program without mp.Main that starts a process: its
 // child, which runs this again, must be refused.
 func noGuardMain() {
 	p := mp.NewProcess(noop)
+	p.StartMethod = mp.StartMethod(os.Getenv(methodEnv))
 	if err := p.Start(); err != nil {
 		fmt.Printf("start refused in pid %d: %v\n", os.Getpid(), err)
 		return

@@ -50,19 +50,32 @@ const (
 	// target runs. It is Go's stand-in for fork(2); see package isolation
 	// for what is and is not carried.
 	Fork StartMethod = "fork"
+	// Forkserver gives the work to a child started ahead of time, which
+	// waits for it just past mp.Main, and starts another in the
+	// background to take its place (see SetForkserverPreload). Go cannot
+	// fork, so the children are the program re-executed, as Spawn's are,
+	// and what they start from is Spawn's: the program's initial state,
+	// never the parent's; only the target and its arguments cross. It is
+	// named after Python's method of the same purpose: paying start-up
+	// ahead of time. See "Forkserver" in the package documentation for
+	// when a Start is cold instead.
+	Forkserver StartMethod = "forkserver"
 )
 
 // AllStartMethods returns the start methods this platform supports, the
-// default first: Spawn and Fork on every OS.
-func AllStartMethods() []StartMethod { return []StartMethod{Spawn, Fork} }
+// default first: Spawn, Fork and Forkserver on every OS.
+func AllStartMethods() []StartMethod { return []StartMethod{Spawn, Fork, Forkserver} }
+
+// valid reports whether m is one of AllStartMethods.
+func (m StartMethod) valid() bool { return m == Spawn || m == Fork || m == Forkserver }
 
 var defaultMethod atomic.Value // StartMethod
 
 // SetStartMethod sets the start method used by processes whose StartMethod
 // field is zero. It affects later calls to Start.
 func SetStartMethod(m StartMethod) error {
-	if m != Spawn && m != Fork {
-		return fmt.Errorf("%w: %q (want %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork)
+	if !m.valid() {
+		return fmt.Errorf("%w: %q (want %q, %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork, Forkserver)
 	}
 	defaultMethod.Store(m)
 	return nil
@@ -189,7 +202,8 @@ func forget(p *Process) {
 
 // Shutdown does what Python does when its main module ends: it terminates
 // the daemon children of the calling process, then joins all of its
-// children. A program that wants that behaviour says so with
+// children. It also ends the children that wait for work under Forkserver
+// (a later Forkserver Start starts them again). A program that wants that behaviour says so with
 //
 //	defer mp.Shutdown()
 //
@@ -198,6 +212,7 @@ func forget(p *Process) {
 // lifeline close and exits at once (see "No orphans" in the package
 // documentation). A child runs Shutdown itself when its target returns.
 func Shutdown() {
+	server.stop()
 	all := children()
 	for _, p := range all {
 		if p.Daemon {

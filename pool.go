@@ -94,10 +94,13 @@ func WithMaxTasksPerChild(n int) PoolOption {
 // the method set with SetStartMethod (Spawn unless changed). Under Fork the
 // workers get the globals registered with isolation.Inherit as of the
 // moment each worker starts: a worker that replaces another sees their
-// values then, not as of NewPool.
+// values then, not as of NewPool. Under Forkserver each worker, a
+// replacement included, is a child that waited for work if one does (see
+// SetForkserverPreload: a pool of n workers starts fastest with n
+// waiting).
 func WithStartMethod(m StartMethod) PoolOption {
 	return poolOptionFunc(func(c *poolConfig) {
-		if m != Spawn && m != Fork {
+		if !m.valid() {
 			c.errs = append(c.errs, fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(m)))
 		}
 		c.method = m

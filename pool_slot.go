@@ -109,8 +109,12 @@ func (c *poolCore) startWorker() (*poolWorker, error) {
 	if method == "" {
 		method = GetStartMethod()
 	}
-	// Python's names: SpawnPoolWorker-3, ForkPoolWorker-3.
+	// Python's names: SpawnPoolWorker-3, ForkPoolWorker-3,
+	// ForkServerPoolWorker-3.
 	prefix := strings.ToUpper(string(method[:1])) + string(method[1:]) + "PoolWorker"
+	if method == Forkserver {
+		prefix = "ForkServerPoolWorker"
+	}
 	proc.Name = strings.Replace(proc.Name, "Process", prefix, 1)
 	err = proc.Start()
 	// The child has its own copies now.

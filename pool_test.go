@@ -455,7 +455,7 @@ func TestPoolMisuse(t *testing.T) {
 		require.ErrorIs(t, err, mp.ErrArgs)
 		assert.Regexp(t, `^mp: `, err.Error())
 	}
-	_, err = mp.NewPool(1, mp.WithStartMethod("forkserver"))
+	_, err = mp.NewPool(1, mp.WithStartMethod("vfork"))
 	require.ErrorIs(t, err, mp.ErrInvalidStartMethod)
 	_, err = mp.NewPool(1, mp.WithInitializer(unregistered))
 	require.ErrorIs(t, err, mp.ErrInvalidTarget)

@@ -54,7 +54,10 @@ type Process struct {
 	Daemon bool
 
 	// StartMethod is how the child is started. If zero, the method set with
-	// SetStartMethod (by default Spawn) is used.
+	// SetStartMethod (by default Spawn) is used. Under Forkserver, setting
+	// Env (to other than the parent's environment) or Dir makes the Start a
+	// cold one, as does setting Stdin, Stdout or Stderr on Windows (see
+	// "Forkserver" in the package documentation).
 	StartMethod StartMethod
 
 	// Env is the child's environment, in os/exec form. If nil, the child
@@ -232,7 +235,7 @@ func (p *Process) start() error {
 	if method == "" {
 		method = GetStartMethod()
 	}
-	if method != Spawn && method != Fork {
+	if !method.valid() {
 		return fmt.Errorf("%w: %q", ErrInvalidStartMethod, string(method))
 	}
 	// Connections and queues among the arguments (or a Runner's fields, or
@@ -262,7 +265,6 @@ func (p *Process) start() error {
 	}
 	files, passed := handles.Flatten(sets)
 	boot := &bootstrap.Boot{
-		Nonce:      newNonce(),
 		Target:     t.name,
 		Args:       args,
 		Name:       p.Name,
@@ -275,11 +277,38 @@ func (p *Process) start() error {
 		Globals:    globals,
 		Passed:     passed,
 	}
+	spec, err := p.spec()
+	if err != nil {
+		return err
+	}
+	if method == Forkserver {
+		// A child that waits, started as this one would be, if there is
+		// one; else a cold start, as Spawn's.
+		for {
+			w, std := server.take(spec)
+			if w == nil {
+				break
+			}
+			if done, err := p.handover(w, std, boot, files); done {
+				return err
+			}
+		}
+	}
+	boot.Nonce = newNonce()
+	frame, err := p.encodeBoot(boot)
+	if err != nil {
+		return err
+	}
+	return p.launch(spec, frame, boot.Nonce, files)
+}
+
+// encodeBoot encodes the bootstrap, or says it is too large.
+func (p *Process) encodeBoot(boot *bootstrap.Boot) ([]byte, error) {
 	frame, err := bootstrap.EncodeBoot(boot, maxBoot)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrArgs, p.Name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrArgs, p.Name, err)
 	}
-	return p.launch(frame, boot.Nonce, files)
+	return frame, nil
 }
 
 // maxBoot is the bootstrap's size limit (a variable for tests).
@@ -295,12 +324,14 @@ func passError(err error) error {
 	return err
 }
 
-// launch creates the child, starts the goroutine that waits for it, and
-// sends it the bootstrap and the files that follow it. p.mu is not held.
-func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
+// spec is how Spawn starts p's child, but for the marker: the program,
+// os.Args, the environment (Env, or the parent's now), the working
+// directory, and the standard files (Stdout and Stderr, or the parent's
+// now).
+func (p *Process) spec() (*launch.Spec, error) {
 	exe, err := spawn.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stdout, stderr := p.Stdout, p.Stderr
 	if stdout == nil {
@@ -313,20 +344,27 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 	if env == nil {
 		env = os.Environ()
 	}
-	child, err := launch.Start(&launch.Spec{
-		Path:      exe,
-		Args:      os.Args,
-		Env:       childEnv(env),
-		Dir:       p.Dir,
-		Stdin:     p.Stdin,
-		Stdout:    stdout,
-		Stderr:    stderr,
-		WaitDelay: outputDelay,
-		Marker: func(bootH, reportH uintptr) string {
-			return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: nonce}.String()
-		},
+	return &launch.Spec{
+		Path:        exe,
+		Args:        os.Args,
+		Env:         childEnv(env),
+		Dir:         p.Dir,
+		Stdin:       p.Stdin,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		WaitDelay:   outputDelay,
 		NoPdeathsig: noPdeathsig,
-	})
+	}, nil
+}
+
+// launch creates the child as spec says, starts the goroutine that waits
+// for it, and sends it the bootstrap and the files that follow it. p.mu is
+// not held.
+func (p *Process) launch(spec *launch.Spec, boot []byte, nonce string, files []*os.File) error {
+	spec.Marker = func(bootH, reportH uintptr) string {
+		return bootstrap.EnvVar + "=" + bootstrap.Marker{Boot: bootH, Report: reportH, Nonce: nonce}.String()
+	}
+	child, err := launch.Start(spec)
 	if err != nil {
 		return fmt.Errorf("mp: starting %s: %w", p.Name, err)
 	}
@@ -335,19 +373,34 @@ func (p *Process) launch(boot []byte, nonce string, files []*os.File) error {
 	p.state = stateStarted
 	done := p.doneChan()
 	p.mu.Unlock()
-	go p.wait(child)
+	go func() { p.exited(watch(child, func() childReport { return readReport(child.Report) })) }()
+	return p.send(child, done, boot, files, nil)
+}
 
-	_, werr := child.Boot.Write(boot)
-	if werr == nil {
-		werr = sendFiles(child, files)
+// send sends the child its bootstrap and the files that follow it, and
+// std, its new standard files (a Forkserver child's). If it cannot, the
+// child cannot run: send ends it, and returns only once it has been
+// reaped (done), so that the Process is not left half alive.
+func (p *Process) send(child *launch.Child, done <-chan struct{}, boot []byte, files []*os.File, std *launch.Std) error {
+	_, err := child.Boot.Write(boot)
+	if err == nil && std != nil {
+		var stdFiles []*os.File
+		var release func()
+		if stdFiles, release, err = child.Redirect(*std); err == nil {
+			defer release()
+			files = append(files[:len(files):len(files)], stdFiles...)
+		}
 	}
-	if werr != nil {
+	if err == nil {
+		err = sendFiles(child, files)
+	}
+	if err != nil {
 		// The child cannot run without its bootstrap (it died, or was
 		// killed, before it took it): end it, and return only once it
 		// has been reaped, so that the Process is not left half alive.
 		_ = kill(child)
 		<-done
-		return fmt.Errorf("mp: sending %s its work: %w", p.Name, werr)
+		return fmt.Errorf("mp: sending %s its work: %w", p.Name, err)
 	}
 	active.Lock()
 	active.set[p] = struct{}{}
@@ -374,15 +427,27 @@ type childReport struct {
 	crash   string
 }
 
-// wait waits for the child, collects its report and records its exit.
-func (p *Process) wait(child *launch.Child) {
+// readReport reads what a child writes on its report pipe, until its end.
+func readReport(r io.Reader) childReport {
+	var c childReport
+	c.started, c.rep, c.crash, _ = bootstrap.ReadReport(r, maxCrash)
+	return c
+}
+
+// ended is how a child ended, as its watcher saw it: its exit status (nil
+// if the wait failed, with werr) and its report.
+type ended struct {
+	ps     *os.ProcessState
+	werr   error
+	report childReport
+}
+
+// watch waits for child to exit, while read reads its report pipe, and
+// releases the parent's ends of its channels.
+func watch(child *launch.Child, read func() childReport) ended {
 	reportR := child.Report
 	got := make(chan childReport, 1)
-	go func() {
-		var r childReport
-		r.started, r.rep, r.crash, _ = bootstrap.ReadReport(reportR, maxCrash)
-		got <- r
-	}()
+	go func() { got <- read() }()
 	ps, werr := child.Wait()
 	var report childReport
 	select {
@@ -399,18 +464,22 @@ func (p *Process) wait(child *launch.Child) {
 	}
 	reportR.Close()
 	child.Boot.Close() // the lifeline
-	started, rep, crash := report.started, report.rep, report.crash
+	return ended{ps: ps, werr: werr, report: report}
+}
+
+// exited records how p's child ended.
+func (p *Process) exited(e ended) {
+	started, rep, crash := e.report.started, e.report.rep, e.report.crash
 	lost := 0
 	if rep != nil && (len(rep.Spills) > 0 || rep.Lost > 0) {
 		// Queue items the child could not write: put them on their
 		// queues before Join returns.
 		lost = adoptSpills(rep)
 	}
-
-	code := launch.ExitCode(ps)
+	code := launch.ExitCode(e.ps)
 	var err error
-	if ps == nil {
-		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, werr)
+	if e.ps == nil {
+		code, err = 1, fmt.Errorf("mp: waiting for %s: %w", p.Name, e.werr)
 	} else {
 		err = exitError(p.Name, p.pid, code, started, rep, crash)
 	}

@@ -50,6 +50,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// forEachMethod runs f as a parallel subtest under each start method:
+// the Process tests that are not about the start method run under all.
+func forEachMethod(t *testing.T, f func(t *testing.T, m mp.StartMethod)) {
+	t.Helper()
+	for _, m := range mp.AllStartMethods() {
+		t.Run(string(m), func(t *testing.T) {
+			t.Parallel()
+			f(t, m)
+		})
+	}
+}
+
+// newProcess is mp.NewProcess under the start method m.
+func newProcess(m mp.StartMethod, target any, args ...any) *mp.Process {
+	p := mp.NewProcess(target, args...)
+	p.StartMethod = m
+	return p
+}
+
 func contains(ps []*mp.Process, p *mp.Process) bool {
 	for _, q := range ps {
 		if q == p {
@@ -96,8 +115,12 @@ func TestLifecycle(t *testing.T) {
 
 func TestChildIdentity(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testChildIdentity)
+}
+
+func testChildIdentity(t *testing.T, m mp.StartMethod) {
 	var out syncBuffer
-	p := mp.NewProcess(whoAmI, "text", 42, 2.5, map[string]int{"a": 1})
+	p := newProcess(m, whoAmI, "text", 42, 2.5, map[string]int{"a": 1})
 	p.Stdout = &out
 	start(t, p)
 	require.NoError(t, p.Join())
@@ -122,61 +145,90 @@ func TestNames(t *testing.T) {
 	a, b := mp.NewProcess(noop), mp.NewProcess(noop)
 	assert.Regexp(t, `^Process-\d+$`, a.Name)
 	assert.NotEqual(t, a.Name, b.Name)
-	c := &mp.Process{Target: noop, Name: "worker"}
-	start(t, c)
-	require.NoError(t, c.Join())
-	assert.Equal(t, "worker", c.Name)
-	d := &mp.Process{Target: noop}
-	start(t, d)
-	assert.Regexp(t, `^Process-\d+$`, d.Name, "a literal Process is named at Start")
-	require.NoError(t, d.Join())
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		c := &mp.Process{Target: noop, Name: "worker", StartMethod: m}
+		start(t, c)
+		require.NoError(t, c.Join())
+		assert.Equal(t, "worker", c.Name)
+		d := &mp.Process{Target: noop, StartMethod: m}
+		start(t, d)
+		assert.Regexp(t, `^Process-\d+$`, d.Name, "a literal Process is named at Start")
+		require.NoError(t, d.Join())
+	})
 }
 
 func TestRunnerTarget(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
-	p := mp.NewProcess(&greeter{Greeting: "hello from", Times: 2, hidden: 7})
-	p.Stdout = &out
-	start(t, p)
-	require.NoError(t, p.Join())
-	want := "hello from " + p.Name + " 0\n"
-	assert.Equal(t, want+want, out.String(), "exported fields cross, those tagged mp:\"-\" do not")
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		var out syncBuffer
+		p := newProcess(m, &greeter{Greeting: "hello from", Times: 2, hidden: 7})
+		p.Stdout = &out
+		start(t, p)
+		require.NoError(t, p.Join())
+		want := "hello from " + p.Name + " 0\n"
+		assert.Equal(t, want+want, out.String(), "exported fields cross, those tagged mp:\"-\" do not")
+	})
 }
 
 func TestVariadicTarget(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
-	p := mp.NewProcess(variadic, "xs", 1, 2, 3)
-	p.Stdout = &out
-	start(t, p)
-	require.NoError(t, p.Join())
-	assert.Equal(t, "xs [1 2 3]\n", out.String())
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		var out syncBuffer
+		p := newProcess(m, variadic, "xs", 1, 2, 3)
+		p.Stdout = &out
+		start(t, p)
+		require.NoError(t, p.Join())
+		assert.Equal(t, "xs [1 2 3]\n", out.String())
+	})
 }
 
 func TestEnvAndDir(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	var out syncBuffer
-	p := mp.NewProcess(echoEnv, "MP_TEST_VALUE")
-	p.Env = append(os.Environ(), "MP_TEST_VALUE=set by Env")
-	p.Dir = dir
-	p.Stdout = &out
-	start(t, p)
-	require.NoError(t, p.Join())
-	real, err := filepath.EvalSymlinks(dir)
-	require.NoError(t, err)
-	assert.Equal(t, "MP_TEST_VALUE=set by Env dir="+real+"\n", out.String())
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		dir := t.TempDir()
+		real, err := filepath.EvalSymlinks(dir)
+		require.NoError(t, err)
+		here, err := os.Getwd()
+		require.NoError(t, err)
+		for _, tt := range []struct {
+			name string
+			env  []string
+			dir  string
+			want string
+		}{
+			{"set", append(os.Environ(), "MP_TEST_VALUE=set by Env"), dir, "MP_TEST_VALUE=set by Env dir=" + real},
+			{"unset", nil, "", "MP_TEST_VALUE= dir=" + here},
+		} {
+			var out syncBuffer
+			p := newProcess(m, echoEnv, "MP_TEST_VALUE")
+			p.Env, p.Dir = tt.env, tt.dir
+			p.Stdout = &out
+			start(t, p)
+			require.NoError(t, p.Join())
+			assert.Equal(t, tt.want+"\n", out.String(), tt.name)
+		}
+	})
 }
 
 func TestStdoutStderr(t *testing.T) {
 	t.Parallel()
-	var out, errOut syncBuffer
-	p := mp.NewProcess(speak)
-	p.Stdout, p.Stderr = &out, &errOut
-	start(t, p)
-	require.NoError(t, p.Join())
-	assert.Equal(t, "to stdout\n", out.String())
-	assert.Equal(t, "to stderr\n", errOut.String())
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		var out, errOut syncBuffer
+		p := newProcess(m, speak)
+		p.Stdout, p.Stderr = &out, &errOut
+		start(t, p)
+		require.NoError(t, p.Join())
+		assert.Equal(t, "to stdout\n", out.String())
+		assert.Equal(t, "to stderr\n", errOut.String())
+
+		// The same writer for both gets both, in order.
+		var both syncBuffer
+		p = newProcess(m, speak)
+		p.Stdout, p.Stderr = &both, &both
+		start(t, p)
+		require.NoError(t, p.Join())
+		assert.Equal(t, "to stdout\nto stderr\n", both.String())
+	})
 }
 
 func TestExitCodes(t *testing.T) {
@@ -209,40 +261,47 @@ func TestExitCodes(t *testing.T) {
 		{name: "terminate", target: sleep, args: []any{time.Hour}, end: (*mp.Process).Terminate, code: -15},
 		{name: "kill", target: sleep, args: []any{time.Hour}, end: (*mp.Process).Kill, code: -9},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := start(t, mp.NewProcess(tt.target, tt.args...))
-			if tt.end != nil {
-				require.NoError(t, tt.end(p))
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			err := p.JoinContext(ctx)
-			require.NotErrorIs(t, err, context.DeadlineExceeded)
-			code, exited := p.ExitCode()
-			require.True(t, exited)
-			assert.Equal(t, tt.code, code)
-			if tt.code == 0 {
-				assert.NoError(t, err)
-				return
-			}
-			var e *mp.ExitError
-			require.ErrorAs(t, err, &e)
-			assert.Equal(t, tt.code, e.Code)
-			assert.Equal(t, p.PID(), e.PID)
-			assert.Equal(t, p.Name, e.Name)
-			assert.True(t, strings.HasPrefix(e.Error(), "mp: "), e.Error())
-			if tt.check != nil {
-				tt.check(t, e)
-			}
-			// Ending an exited process does nothing.
-			assert.NoError(t, p.Terminate())
-			assert.NoError(t, p.Kill())
-			code2, _ := p.ExitCode()
-			assert.Equal(t, code, code2)
-		})
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				testExitCode(t, start(t, newProcess(m, tt.target, tt.args...)), tt.end, tt.code, tt.check)
+			})
+		}
+	})
+}
+
+// testExitCode ends p with end, if set, and checks its exit code and
+// error.
+func testExitCode(t *testing.T, p *mp.Process, end func(*mp.Process) error, want int, check func(*testing.T, *mp.ExitError)) {
+	if end != nil {
+		require.NoError(t, end(p))
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := p.JoinContext(ctx)
+	require.NotErrorIs(t, err, context.DeadlineExceeded)
+	code, exited := p.ExitCode()
+	require.True(t, exited)
+	assert.Equal(t, want, code)
+	if want == 0 {
+		assert.NoError(t, err)
+		return
+	}
+	var e *mp.ExitError
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, want, e.Code)
+	assert.Equal(t, p.PID(), e.PID)
+	assert.Equal(t, p.Name, e.Name)
+	assert.True(t, strings.HasPrefix(e.Error(), "mp: "), e.Error())
+	if check != nil {
+		check(t, e)
+	}
+	// Ending an exited process does nothing.
+	assert.NoError(t, p.Terminate())
+	assert.NoError(t, p.Kill())
+	code2, _ := p.ExitCode()
+	assert.Equal(t, code, code2)
 }
 
 // TestTerminateWhileExiting ends children as they exit by themselves: a
@@ -250,8 +309,12 @@ func TestExitCodes(t *testing.T) {
 // a no-op), nor use a handle the waiter has released.
 func TestTerminateWhileExiting(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testTerminateWhileExiting)
+}
+
+func testTerminateWhileExiting(t *testing.T, m mp.StartMethod) {
 	for i := range 20 {
-		p := start(t, mp.NewProcess(noop))
+		p := start(t, newProcess(m, noop))
 		end := p.Terminate
 		if i%2 == 1 {
 			end = p.Kill
@@ -278,7 +341,22 @@ func TestTerminateWhileExiting(t *testing.T) {
 
 func TestMisuse(t *testing.T) {
 	t.Parallel()
-	p := mp.NewProcess(sleep, time.Hour)
+	forEachMethod(t, testMisuse)
+
+	self := mp.CurrentProcess()
+	assert.ErrorIs(t, self.Join(), mp.ErrNotChild)
+	assert.ErrorIs(t, self.Terminate(), mp.ErrNotChild)
+	assert.ErrorIs(t, self.Start(), mp.ErrAlreadyStarted)
+	assert.True(t, self.IsAlive())
+
+	assert.ErrorIs(t, mp.SetStartMethod("vfork"), mp.ErrInvalidStartMethod)
+	q := mp.NewProcess(noop)
+	q.StartMethod = "posix_spawn"
+	assert.ErrorIs(t, q.Start(), mp.ErrInvalidStartMethod)
+}
+
+func testMisuse(t *testing.T, m mp.StartMethod) {
+	p := newProcess(m, sleep, time.Hour)
 	assert.ErrorIs(t, p.Join(), mp.ErrNotStarted)
 	assert.ErrorIs(t, p.JoinTimeout(time.Millisecond), mp.ErrNotStarted)
 	assert.ErrorIs(t, p.Terminate(), mp.ErrNotStarted)
@@ -313,17 +391,6 @@ func TestMisuse(t *testing.T) {
 	assert.ErrorIs(t, p.Terminate(), mp.ErrClosed)
 	_, err = p.Status()
 	assert.ErrorIs(t, err, mp.ErrClosed)
-
-	self := mp.CurrentProcess()
-	assert.ErrorIs(t, self.Join(), mp.ErrNotChild)
-	assert.ErrorIs(t, self.Terminate(), mp.ErrNotChild)
-	assert.ErrorIs(t, self.Start(), mp.ErrAlreadyStarted)
-	assert.True(t, self.IsAlive())
-
-	assert.ErrorIs(t, mp.SetStartMethod("forkserver"), mp.ErrInvalidStartMethod)
-	q := mp.NewProcess(noop)
-	q.StartMethod = "posix_spawn"
-	assert.ErrorIs(t, q.Start(), mp.ErrInvalidStartMethod)
 }
 
 func unregistered() {}
@@ -364,21 +431,23 @@ func TestInvalidTargets(t *testing.T) {
 		{"generic", genericWork[int], []any{1}, mp.ErrInvalidTarget,
 			"github.com/go-mp/mp_test.genericWork[...] is a generic function: wrap the instantiation in a non-generic function"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := &mp.Process{Target: tt.target, Args: tt.args}
-			err := p.Start()
-			if err == nil {
-				_ = p.Kill()
-				_ = p.Join()
-			}
-			require.ErrorIs(t, err, tt.is)
-			assert.Contains(t, err.Error(), tt.msg)
-			assert.True(t, strings.HasPrefix(err.Error(), "mp: "), err.Error())
-			assert.Zero(t, p.PID(), "nothing started")
-			assert.False(t, p.IsAlive())
-		})
-	}
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				p := &mp.Process{Target: tt.target, Args: tt.args, StartMethod: m}
+				err := p.Start()
+				if err == nil {
+					_ = p.Kill()
+					_ = p.Join()
+				}
+				require.ErrorIs(t, err, tt.is)
+				assert.Contains(t, err.Error(), tt.msg)
+				assert.True(t, strings.HasPrefix(err.Error(), "mp: "), err.Error())
+				assert.Zero(t, p.PID(), "nothing started")
+				assert.False(t, p.IsAlive())
+			})
+		}
+	})
 }
 
 func TestRun(t *testing.T) {
@@ -394,8 +463,12 @@ func TestRun(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
-	sleeper := start(t, mp.NewProcess(sleep, time.Hour))
-	spinner := start(t, mp.NewProcess(spin, time.Hour))
+	forEachMethod(t, testStatus)
+}
+
+func testStatus(t *testing.T, m mp.StartMethod) {
+	sleeper := start(t, newProcess(m, sleep, time.Hour))
+	spinner := start(t, newProcess(m, spin, time.Hour))
 	// A child is blocked once its target sleeps and running once it spins;
 	// it starts in neither state, so wait for it, within a generous bound.
 	waitState := func(p *mp.Process, want mp.State) {
@@ -428,53 +501,65 @@ func TestStatus(t *testing.T) {
 	assert.Equal(t, mp.StateExited, st)
 }
 
+// TestRecursion: children start children, under the same method: under
+// Forkserver each child keeps children of its own waiting, and ends them
+// as it exits.
 func TestRecursion(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
-	p := mp.NewProcess(tree, 2, 2)
-	p.Stdout = &out
-	start(t, p)
-	require.NoError(t, p.Join())
-	lines := strings.Fields(out.String())
-	n := p.Name
-	want := []string{n, n + ":1", n + ":2", n + ":1:1", n + ":1:2", n + ":2:1", n + ":2:2"}
-	assert.ElementsMatch(t, want, lines)
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		var out syncBuffer
+		p := newProcess(m, tree, 2, 2, m)
+		p.Stdout = &out
+		start(t, p)
+		require.NoError(t, p.Join())
+		lines := strings.Fields(out.String())
+		n := p.Name
+		want := []string{n, n + ":1", n + ":2", n + ":1:1", n + ":1:2", n + ":2:1", n + ":2:2"}
+		assert.ElementsMatch(t, want, lines)
+	})
 }
 
 func TestDaemonCannotStartChildren(t *testing.T) {
 	t.Parallel()
-	p := mp.NewProcess(startFromDaemon)
-	p.Daemon = true
-	start(t, p)
-	var e *mp.ExitError
-	require.ErrorAs(t, p.Join(), &e)
-	assert.Contains(t, e.Err, mp.ErrDaemonic.Error())
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		p := newProcess(m, startFromDaemon, m)
+		p.Daemon = true
+		start(t, p)
+		var e *mp.ExitError
+		require.ErrorAs(t, p.Join(), &e)
+		assert.Contains(t, e.Err, mp.ErrDaemonic.Error())
+	})
 }
 
+// TestManyChildren starts 100 children at once under each method (not in
+// parallel: it is heavy enough alone). Under Forkserver most are cold
+// starts, beyond the few that wait.
 func TestManyChildren(t *testing.T) {
 	const n = 100
-	t.Run("exit 0", func(t *testing.T) {
-		ps := make([]*mp.Process, n)
-		for i := range ps {
-			ps[i] = start(t, mp.NewProcess(noop))
-		}
-		for _, p := range ps {
-			require.NoError(t, p.Join())
-		}
-	})
-	t.Run("terminated", func(t *testing.T) {
-		ps := make([]*mp.Process, n)
-		for i := range ps {
-			ps[i] = start(t, mp.NewProcess(sleep, time.Hour))
-			require.NoError(t, ps[i].Terminate())
-		}
-		for _, p := range ps {
-			_ = p.Join()
-			code, exited := p.ExitCode()
-			require.True(t, exited)
-			assert.Equal(t, -15, code, p.Name)
-		}
-	})
+	for _, m := range mp.AllStartMethods() {
+		t.Run(string(m)+"/exit 0", func(t *testing.T) {
+			ps := make([]*mp.Process, n)
+			for i := range ps {
+				ps[i] = start(t, newProcess(m, noop))
+			}
+			for _, p := range ps {
+				require.NoError(t, p.Join())
+			}
+		})
+		t.Run(string(m)+"/terminated", func(t *testing.T) {
+			ps := make([]*mp.Process, n)
+			for i := range ps {
+				ps[i] = start(t, newProcess(m, sleep, time.Hour))
+				require.NoError(t, ps[i].Terminate())
+			}
+			for _, p := range ps {
+				_ = p.Join()
+				code, exited := p.ExitCode()
+				require.True(t, exited)
+				assert.Equal(t, -15, code, p.Name)
+			}
+		})
+	}
 }
 
 // TestForgottenGuard runs the test binary as a program that starts a
@@ -482,10 +567,14 @@ func TestManyChildren(t *testing.T) {
 // be refused, so there is exactly one child level.
 func TestForgottenGuard(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testForgottenGuard)
+}
+
+func testForgottenGuard(t *testing.T, m mp.StartMethod) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), helperEnv+"=noguard")
+	cmd.Env = append(os.Environ(), helperEnv+"=noguard", methodEnv+"="+string(m))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")

@@ -58,7 +58,11 @@ func startAsync(t *testing.T, p *mp.Process) <-chan error {
 // alive and whose Join and ExitCode agree.
 func TestStartDoesNotHoldTheLock(t *testing.T) {
 	t.Parallel()
-	p := mp.NewProcess(takesBytes, bigArg)
+	forEachMethod(t, testStartDoesNotHoldTheLock)
+}
+
+func testStartDoesNotHoldTheLock(t *testing.T, m mp.StartMethod) {
+	p := newProcess(m, takesBytes, bigArg)
 	p.Env = append(os.Environ(), slowMainEnv+"=1h")
 	started := startAsync(t, p)
 
@@ -92,9 +96,13 @@ func TestStartDoesNotHoldTheLock(t *testing.T) {
 // can be started again), exited if the child died before taking its work.
 func TestFailedStart(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testFailedStart)
+}
+
+func testFailedStart(t *testing.T, m mp.StartMethod) {
 	t.Run("no child", func(t *testing.T) {
 		t.Parallel()
-		p := mp.NewProcess(noop)
+		p := newProcess(m, noop)
 		p.Dir = t.TempDir() + "/missing"
 		err := p.Start()
 		require.Error(t, err)
@@ -112,7 +120,7 @@ func TestFailedStart(t *testing.T) {
 	})
 	t.Run("child gone before its work", func(t *testing.T) {
 		t.Parallel()
-		p := mp.NewProcess(takesBytes, bigArg)
+		p := newProcess(m, takesBytes, bigArg)
 		p.Env = append(os.Environ(), helperEnv+"=floor") // exits before mp.Main
 		err := p.Start()
 		t.Cleanup(func() { _ = p.Join() })
@@ -136,16 +144,20 @@ func TestFailedStart(t *testing.T) {
 // child exists.
 func TestBootLimit(t *testing.T) {
 	defer mp.SetMaxBoot(1 << 20)()
-	p := mp.NewProcess(takesBytes, make([]byte, 2<<20))
-	err := p.Start()
-	require.ErrorIs(t, err, mp.ErrArgs)
-	assert.Contains(t, err.Error(), "over the limit of 1048576")
-	assert.True(t, strings.HasPrefix(err.Error(), "mp: "), err.Error())
-	assert.Zero(t, p.PID(), "no child was created")
-	assert.ErrorIs(t, p.Join(), mp.ErrNotStarted)
+	for _, m := range mp.AllStartMethods() {
+		t.Run(string(m), func(t *testing.T) {
+			p := newProcess(m, takesBytes, make([]byte, 2<<20))
+			err := p.Start()
+			require.ErrorIs(t, err, mp.ErrArgs)
+			assert.Contains(t, err.Error(), "over the limit of 1048576")
+			assert.True(t, strings.HasPrefix(err.Error(), "mp: "), err.Error())
+			assert.Zero(t, p.PID(), "no child was created")
+			assert.ErrorIs(t, p.Join(), mp.ErrNotStarted)
 
-	small := start(t, mp.NewProcess(takesBytes, make([]byte, 1<<19)))
-	assert.NoError(t, small.Join())
+			small := start(t, newProcess(m, takesBytes, make([]byte, 1<<19)))
+			assert.NoError(t, small.Join())
+		})
+	}
 }
 
 // goexit ends its goroutine, the child's main one, with runtime.Goexit,
@@ -159,8 +171,12 @@ func goexit() {
 // code 1 and an error that says so, after its deferred calls.
 func TestGoexit(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testGoexit)
+}
+
+func testGoexit(t *testing.T, m mp.StartMethod) {
 	var out syncBuffer
-	p := mp.NewProcess(goexit)
+	p := newProcess(m, goexit)
 	p.Stdout = &out
 	start(t, p)
 	err := p.JoinTimeout(10 * time.Second)
@@ -208,10 +224,14 @@ func leaveGrandchild() error {
 // documented delay.
 func TestJoinLeavesGrandchild(t *testing.T) {
 	t.Parallel()
+	forEachMethod(t, testJoinLeavesGrandchild)
+}
+
+func testJoinLeavesGrandchild(t *testing.T, m mp.StartMethod) {
 	stdinR, stdinW, err := os.Pipe()
 	require.NoError(t, err)
 	var out syncBuffer
-	p := mp.NewProcess(leaveGrandchild)
+	p := newProcess(m, leaveGrandchild)
 	p.Stdin, p.Stdout = stdinR, &out
 	start(t, p)
 	t.Cleanup(func() { stdinW.Close() }) // lets the grandchild go, before start's cleanup joins
@@ -235,15 +255,17 @@ func (b *boxRunner[T]) Run() error {
 
 func TestGenericRunner(t *testing.T) {
 	t.Parallel()
-	for _, r := range []any{&boxRunner[int]{V: 7}, &boxRunner[string]{V: "seven"}} {
-		var out syncBuffer
-		p := mp.NewProcess(r)
-		p.Stdout = &out
-		start(t, p)
-		require.NoError(t, p.Join())
-		assert.Equal(t, fmt.Sprintf("%T %v\n", reflect.ValueOf(r).Elem().Field(0).Interface(),
-			reflect.ValueOf(r).Elem().Field(0).Interface()), out.String())
-	}
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		for _, r := range []any{&boxRunner[int]{V: 7}, &boxRunner[string]{V: "seven"}} {
+			var out syncBuffer
+			p := newProcess(m, r)
+			p.Stdout = &out
+			start(t, p)
+			require.NoError(t, p.Join())
+			assert.Equal(t, fmt.Sprintf("%T %v\n", reflect.ValueOf(r).Elem().Field(0).Interface(),
+				reflect.ValueOf(r).Elem().Field(0).Interface()), out.String())
+		}
+	})
 }
 
 // deepConn is a list whose nodes may carry a Conn: Start looks into it for
@@ -262,12 +284,14 @@ func TestTooDeep(t *testing.T) {
 	for range 1_000_000 {
 		list = &deepConn{Next: list}
 	}
-	p := mp.NewProcess(takesDeep, list)
-	err := p.Start()
-	require.ErrorIs(t, err, mp.ErrArgs)
-	require.ErrorIs(t, err, mp.ErrBadMessage, "as the codec refuses a value nested too deeply")
-	assert.Contains(t, err.Error(), "nested too deeply")
-	assert.Zero(t, p.PID())
+	forEachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		p := newProcess(m, takesDeep, list)
+		err := p.Start()
+		require.ErrorIs(t, err, mp.ErrArgs)
+		require.ErrorIs(t, err, mp.ErrBadMessage, "as the codec refuses a value nested too deeply")
+		assert.Contains(t, err.Error(), "nested too deeply")
+		assert.Zero(t, p.PID())
+	})
 }
 
 func takesDeep(*deepConn) {}
@@ -278,20 +302,32 @@ func printExecutable() error {
 	return err
 }
 
-// TestSetExecutable: Start runs the program spawn.SetExecutable names. It
-// changes process-wide state, so it does not run in parallel.
+// TestSetExecutable: Start runs the program spawn.SetExecutable names,
+// under every method: the children that Forkserver started ahead of time
+// run the program that was set before, so they are let go and the Start is
+// cold. It changes process-wide state, so it does not run in parallel.
 func TestSetExecutable(t *testing.T) {
+	for _, m := range mp.AllStartMethods() {
+		t.Run(string(m), func(t *testing.T) { testSetExecutable(t, m) })
+	}
+}
+
+func testSetExecutable(t *testing.T, m mp.StartMethod) {
 	self, err := os.Executable()
 	require.NoError(t, err)
 	b, err := os.ReadFile(self)
 	require.NoError(t, err)
 	copied := filepath.Join(t.TempDir(), "copy-"+filepath.Base(self))
+	// Once the executable is restored (cleanups run last first), end the
+	// children that Forkserver started from the copy: on Windows a
+	// program that runs cannot be removed.
+	t.Cleanup(mp.StopForkserver)
 	require.NoError(t, os.WriteFile(copied, b, 0o755))
 	require.NoError(t, spawn.SetExecutable(copied))
 	t.Cleanup(func() { require.NoError(t, spawn.SetExecutable("")) })
 
 	var out syncBuffer
-	p := mp.NewProcess(printExecutable)
+	p := newProcess(m, printExecutable)
 	p.Stdout = &out
 	start(t, p)
 	require.NoError(t, p.Join())

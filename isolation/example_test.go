@@ -27,4 +27,5 @@ func ExampleInherit() {
 	// Output:
 	// spawn: money=100 settings=initial/nil/map[] notCarried=initial
 	// fork: money=500 settings=initial/nil/map[] notCarried=initial
+	// forkserver: money=100 settings=initial/nil/map[] notCarried=initial
 }

@@ -2,7 +2,9 @@
 //
 // Processes share no memory. A child started with the Spawn method begins
 // from the program's initial state: package variables as initialised, init
-// functions run, main up to mp.Main. A child started with the Fork method
+// functions run, main up to mp.Main. So does one started with Forkserver,
+// which was started ahead of time and waited there. A child started with
+// the Fork method
 // begins the same way and is then given, before its target runs, the values
 // that the globals registered here had in the parent when Start was called:
 //

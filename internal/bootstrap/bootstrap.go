@@ -8,10 +8,10 @@
 // A child is given two channels and an environment marker naming them:
 //
 //   - the boot channel, parent to child: one [KindBoot] frame carrying a
-//     [Boot], then the files that Boot.Passed announces (see package
-//     handles). The parent then keeps its end open and writes nothing more:
-//     the channel is the child's lifeline, and end of file on it means the
-//     parent has died.
+//     [Boot], then the files that Boot.Passed and Boot.Stdio announce (see
+//     package handles). The parent then keeps its end open and writes
+//     nothing more: the channel is the child's lifeline, and end of file on
+//     it means the parent has died.
 //   - the report pipe, child to parent: an empty [KindStarted] frame when
 //     the target is about to run, then at most one [KindReport] frame
 //     carrying a [Report]. Whatever follows them, or stands in their place,
@@ -21,6 +21,16 @@
 //
 // The work itself (target, arguments, carried globals) never travels in argv
 // or the environment, which other users of the machine can read.
+//
+// # Waiting children
+//
+// A child started ahead of time (mp's Forkserver start method) is sent a
+// [KindWait] frame carrying the nonce in place of the Boot. Once it has
+// read it, it answers with an empty [KindWaiting] frame on the report pipe
+// and waits, with no time limit, for the Boot, which the parent sends when
+// it has work for it: from then on the channels are a child's as above.
+// End of file on the boot channel before the Boot means the parent let the
+// child go, or died: the child exits at once, having run nothing.
 //
 // # Recognition
 //
@@ -61,6 +71,8 @@ const (
 	KindReport  byte = 'R'
 	KindStarted byte = 'S'
 	KindHandles byte = 'H' // Windows: the handle values of Boot.Passed (package handles)
+	KindWait    byte = 'W' // to a child started ahead of time: its nonce; wait for the Boot
+	KindWaiting byte = 'w' // from such a child, on the report pipe: it waits for its Boot
 )
 
 // magic opens every frame: 4 bytes of magic, one kind byte, a 4-byte
@@ -115,7 +127,7 @@ type Boot struct {
 	Name     string // the child's process name
 	Identity []int  // Python's _identity: 1-based positions from the main process down
 	Daemon   bool   // the child is a daemon process
-	Method   string // the start method, "spawn" or "fork"
+	Method   string // the start method: "spawn", "fork" or "forkserver"
 
 	ParentPID  int    // the parent's process ID
 	ParentName string // the parent's process name
@@ -128,6 +140,13 @@ type Boot struct {
 	// other passable values among the arguments and globals, which refer
 	// to them by identity.
 	Passed []Passed
+
+	// Stdio says which of the child's standard files (0, 1, 2) are
+	// replaced, before the target runs, by files that follow those of
+	// Passed on the boot channel, in that order: a child started ahead of
+	// time was started with the standard files of its parent as they were
+	// then (Forkserver, on Unix).
+	Stdio [3]bool
 }
 
 // Passed announces the files of one passable value: its identity, and how
@@ -242,13 +261,44 @@ func WriteBoot(w io.Writer, b *Boot) error {
 // ReadBoot reads the [KindBoot] frame and checks it against the marker's
 // nonce.
 func ReadBoot(r io.Reader, nonce string) (*Boot, error) {
+	b, wait, err := ReadFirst(r, nonce)
+	if err == nil && wait {
+		err = fmt.Errorf("%w: a wait frame where the bootstrap belongs", ErrBadFrame)
+	}
+	return b, err
+}
+
+// WriteWait sends a [KindWait] frame carrying nonce: the child, started
+// ahead of time, waits for its Boot.
+func WriteWait(w io.Writer, nonce string) error {
+	return WriteFrame(w, KindWait, []byte(nonce))
+}
+
+// ReadFirst reads the first frame on the boot channel, and checks it
+// against the marker's nonce: either the [KindBoot] frame (wait is false)
+// or a [KindWait] frame (wait is true, the Boot nil), after which the Boot
+// follows, to be read with ReadBoot.
+func ReadFirst(r io.Reader, nonce string) (b *Boot, wait bool, err error) {
 	kind, p, err := ReadFrame(r, MaxFrame)
 	if err != nil {
-		return nil, fmt.Errorf("reading bootstrap: %w", err)
+		return nil, false, fmt.Errorf("reading bootstrap: %w", err)
 	}
-	if kind != KindBoot {
-		return nil, fmt.Errorf("%w: first frame is %q, not a bootstrap", ErrBadFrame, kind)
+	switch kind {
+	case KindWait:
+		if string(p) != nonce {
+			return nil, false, ErrNonce
+		}
+		return nil, true, nil
+	case KindBoot:
+	default:
+		return nil, false, fmt.Errorf("%w: first frame is %q, not a bootstrap", ErrBadFrame, kind)
 	}
+	b, err = decodeBoot(p, nonce)
+	return b, false, err
+}
+
+// decodeBoot decodes a Boot and checks it against the nonce.
+func decodeBoot(p []byte, nonce string) (*Boot, error) {
 	var b Boot
 	if err := b.UnmarshalBinary(p); err != nil {
 		return nil, fmt.Errorf("decoding bootstrap: %w", err)
@@ -257,6 +307,22 @@ func ReadBoot(r io.Reader, nonce string) (*Boot, error) {
 		return nil, ErrNonce
 	}
 	return &b, nil
+}
+
+// WriteWaiting sends the empty [KindWaiting] frame: the child waits for its
+// Boot.
+func WriteWaiting(w io.Writer) error { return WriteFrame(w, KindWaiting, nil) }
+
+// ReadWaiting consumes the [KindWaiting] frame at the head of r, if that is
+// what is there, and reports whether it was; anything else is left for
+// ReadReport. It waits until r holds a frame header or ends.
+func ReadWaiting(r *bufio.Reader) bool {
+	h, _ := r.Peek(HeaderLen)
+	if !IsFrame(h) || h[4] != KindWaiting || binary.BigEndian.Uint32(h[5:]) != 0 {
+		return false
+	}
+	_, _ = r.Discard(HeaderLen)
+	return true
 }
 
 // WriteReport sends r as a [KindReport] frame.

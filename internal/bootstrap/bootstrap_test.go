@@ -1,6 +1,7 @@
 package bootstrap_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -21,6 +22,7 @@ func sampleBoot() *bootstrap.Boot {
 		ParentPID: 4242, ParentName: "Process-1", AuthKey: []byte("key"),
 		Globals: map[string][]byte{"money": {9}, "empty": {}},
 		Passed:  []bootstrap.Passed{{ID: [16]byte{1, 2}, N: 3}, {ID: [16]byte{15: 9}, N: 0}},
+		Stdio:   [3]bool{false, true, true},
 	}
 }
 
@@ -40,6 +42,44 @@ func TestBootNonce(t *testing.T) {
 	require.NoError(t, bootstrap.WriteBoot(&buf, sampleBoot()))
 	_, err := bootstrap.ReadBoot(&buf, "other")
 	assert.ErrorIs(t, err, bootstrap.ErrNonce)
+}
+
+// TestWait: a child started ahead of time reads a wait frame carrying its
+// nonce, then its Boot; ReadBoot refuses the wait frame, ReadFirst one
+// with another nonce. The child's answer is consumed by ReadWaiting and
+// nothing else.
+func TestWait(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	require.NoError(t, bootstrap.WriteWait(&buf, "n0nce"))
+	require.NoError(t, bootstrap.WriteBoot(&buf, sampleBoot()))
+	b, wait, err := bootstrap.ReadFirst(&buf, "n0nce")
+	require.NoError(t, err)
+	assert.True(t, wait)
+	assert.Nil(t, b)
+	b, err = bootstrap.ReadBoot(&buf, "n0nce")
+	require.NoError(t, err)
+	assert.Equal(t, sampleBoot(), b)
+
+	require.NoError(t, bootstrap.WriteWait(&buf, "n0nce"))
+	_, err = bootstrap.ReadBoot(&buf, "n0nce")
+	assert.ErrorIs(t, err, bootstrap.ErrBadFrame, "a Boot is due")
+	require.NoError(t, bootstrap.WriteWait(&buf, "n0nce"))
+	_, _, err = bootstrap.ReadFirst(&buf, "other")
+	assert.ErrorIs(t, err, bootstrap.ErrNonce)
+
+	var rep bytes.Buffer
+	require.NoError(t, bootstrap.WriteWaiting(&rep))
+	require.NoError(t, bootstrap.WriteFrame(&rep, bootstrap.KindStarted, nil))
+	br := bufio.NewReader(&rep)
+	assert.True(t, bootstrap.ReadWaiting(br))
+	assert.False(t, bootstrap.ReadWaiting(br), "a started frame is left for ReadReport")
+	started, got, crash, err := bootstrap.ReadReport(br, 100)
+	require.NoError(t, err)
+	assert.True(t, started)
+	assert.Nil(t, got)
+	assert.Empty(t, crash)
+	assert.False(t, bootstrap.ReadWaiting(bufio.NewReader(strings.NewReader("panic: in init"))))
 }
 
 func TestReadFrameRejects(t *testing.T) {

@@ -51,6 +51,13 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.Raw(p.ID[:])
 		w.Uint(uint64(p.N))
 	}
+	var stdio byte
+	for i, set := range b.Stdio {
+		if set {
+			stdio |= 1 << i
+		}
+	}
+	w.Byte(stdio)
 	return w.B
 }
 
@@ -90,6 +97,13 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 				r.Fail("count")
 			}
 		}
+	}
+	stdio := r.Byte()
+	if stdio > 7 {
+		r.Fail("standard files")
+	}
+	for i := range b.Stdio {
+		b.Stdio[i] = stdio&(1<<i) != 0
 	}
 	return r.End()
 }

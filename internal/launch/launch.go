@@ -53,7 +53,8 @@ type Child struct {
 	cmd *exec.Cmd
 
 	mu     sync.Mutex
-	sys    sysProc // per-OS state: the launcher thread, or a Job Object
+	sys    sysProc     // per-OS state: the launcher thread, or a Job Object
+	std    *redirected // standard files given after the start (Redirect)
 	reaped bool
 }
 
@@ -107,15 +108,17 @@ func newChannels() (*channels, error) {
 func (c *Child) Pid() int { return c.cmd.Process.Pid }
 
 // Wait waits for the child to exit and for its standard I/O to be copied
-// (see Spec.WaitDelay), then releases what the parent held for it, and
-// returns how it ended. The ProcessState is nil only if the wait itself
-// failed. Wait must be called once.
+// (see Spec.WaitDelay, and Redirect), then releases what the parent held
+// for it, and returns how it ended. The ProcessState is nil only if the
+// wait itself failed. Wait must be called once.
 func (c *Child) Wait() (*os.ProcessState, error) {
 	err := c.cmd.Wait()
 	c.mu.Lock()
 	c.reaped = true
 	c.sys.release()
+	std := c.std
 	c.mu.Unlock()
+	std.await(c.cmd.WaitDelay)
 	return c.cmd.ProcessState, err
 }
 

@@ -89,3 +89,29 @@ func Inherited(bootFD, reportFD uintptr) (boot, report *os.File, err error) {
 	_ = unix.SetNonblock(fds[0], true)
 	return os.NewFile(bootFD, "mp-boot"), os.NewFile(reportFD, "mp-report"), nil
 }
+
+// Redirects reports whether a child started ahead of time can take new
+// standard files with its work (Child.Redirect, TakeStdio): on Unix it
+// makes them its descriptors 0, 1 and 2 with dup2.
+const Redirects = true
+
+// TakeStdio makes f the calling process's standard file i (0, 1 or 2),
+// with dup2, and closes f: everything that writes to or reads from
+// descriptor i, such as os.Stdout and the loggers made from it at
+// initialisation, uses f from then on. A child started ahead of time calls
+// it for the standard files its parent passed with its work.
+func TakeStdio(i int, f *os.File) error {
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var derr error
+	if err := rc.Control(func(fd uintptr) { derr = unix.Dup2(int(fd), i) }); err != nil {
+		return err
+	}
+	if derr != nil {
+		return os.NewSyscallError("dup2", derr)
+	}
+	return nil
+}

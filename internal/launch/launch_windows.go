@@ -169,3 +169,16 @@ func Inherited(bootH, reportH uintptr) (boot, report *os.File, err error) {
 	}
 	return os.NewFile(bootH, "mp-boot"), os.NewFile(reportH, "mp-report"), nil
 }
+
+// Redirects reports whether a child started ahead of time can take new
+// standard files with its work (Child.Redirect, TakeStdio): not on
+// Windows, where a program holds its standard handles as values taken at
+// initialisation (os.Stdout, the log package's logger), and no call puts
+// another file behind a handle value as dup2 does.
+const Redirects = false
+
+// TakeStdio is Unix's: on Windows it fails.
+func TakeStdio(i int, f *os.File) error {
+	f.Close()
+	return errors.New("mp: a child cannot take new standard files on Windows")
+}

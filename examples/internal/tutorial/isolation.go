@@ -16,10 +16,11 @@ var savings = 100
 func init() { isolation.Inherit("savings", &savings) }
 
 // Isolation shows that processes share no memory. A child sets the global
-// money to 999; the parent's money is still 100 afterwards, under both start
-// methods. Then the parent sets savings, a global registered with
-// isolation.Inherit, to 500 before starting two children: the one started
-// with Fork sees 500, the one started with Spawn the initial 100.
+// money to 999; the parent's money is still 100 afterwards, under every start
+// method. Then the parent sets savings, a global registered with
+// isolation.Inherit, to 500 before starting a child under each method: the
+// one started with Fork sees 500, those started with Spawn and Forkserver
+// the initial 100.
 func Isolation() error {
 	for _, m := range mp.AllStartMethods() {
 		say("-- money (not registered), start method %s --", m)
@@ -64,8 +65,11 @@ func changeMoney(method string) {
 // showSavings prints the child's savings, then spends them.
 func showSavings(method string) {
 	why := "Spawn: the initial value"
-	if method == string(mp.Fork) {
+	switch method {
+	case string(mp.Fork):
 		why = "Fork: the parent's value as of Start"
+	case string(mp.Forkserver):
+		why = "Forkserver: the initial value, in a child started ahead of time"
 	}
 	say("child (%s): savings = %d (%s); spending them all", method, savings, why)
 	savings = 0

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +21,7 @@ import (
 // sharedmemory_death_test.go).
 
 func init() {
-	ipcTargets = append(ipcTargets, attachThenWrite, writeShared, createShared, sendShared)
+	ipcTargets = append(ipcTargets, attachThenWrite, writeShared, createShared, sendShared, treeRoots)
 }
 
 func newShared(t *testing.T, name string, size int) *mp.SharedMemory {
@@ -196,6 +198,58 @@ func TestSharedMemoryOutlivesCreator(t *testing.T) {
 		back.Buf()[0] = 9
 		assert.Equal(t, byte(9), sms.Buf()[0])
 		require.NoError(t, back.Close())
+	})
+}
+
+// treeRoots puts the root of this process's tree (whose names its shared
+// memory belongs to) on q, then, depth times more, has a child started
+// under method do the same. Under Forkserver it has a child wait first,
+// and checks that the Start took it, so that a child started ahead of
+// time is tested, not only a cold start.
+func treeRoots(method string, depth int, q *mp.Queue) error {
+	if err := q.Put(mp.ShmTreeRoot()); err != nil {
+		return err
+	}
+	if depth == 0 {
+		return nil
+	}
+	m := mp.StartMethod(method)
+	var waiting []int
+	if m == mp.Forkserver {
+		if err := mp.SetForkserverPreload(1); err != nil {
+			return err
+		}
+		waiting, _ = mp.ForkserverIdle()
+	}
+	p := mp.NewProcess(treeRoots, method, depth-1, q)
+	p.StartMethod = m
+	if err := p.Start(); err != nil {
+		return err
+	}
+	if m == mp.Forkserver && !slices.Contains(waiting, p.PID()) {
+		_ = p.Kill()
+		_ = p.Join()
+		return fmt.Errorf("pid %d is not one of the children that waited, %v", p.PID(), waiting)
+	}
+	return p.Join()
+}
+
+// TestSharedMemoryTreeOfChildren: children and their children, under each
+// start method (Forkserver's children that were started ahead of time
+// included), belong to their starter's tree, so that a name that one of
+// them creates lives while the tree does (a child of a tree of its own
+// would have its names removed when it ended).
+func TestSharedMemoryTreeOfChildren(t *testing.T) {
+	eachMethod(t, func(t *testing.T, m mp.StartMethod) {
+		q := newQueue(t, 0)
+		p := startIn(t, m, treeRoots, string(m), 2, q)
+		// The child's error, if one fails, says more than a missing root.
+		require.NoError(t, p.Join())
+		for i := range 3 {
+			var root uint64
+			require.NoError(t, q.GetTimeout(&root, time.Minute), "generation %d", i+1)
+			assert.Equal(t, mp.ShmTreeRoot(), root, "generation %d", i+1)
+		}
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,8 +38,10 @@ const shmBound = 5 * time.Second
 
 // shmTreeMain is a program whose tree the test kills: it creates a
 // block, starts a child under each start method that opens it and creates
-// one of its own, prints "tree ROOT", "name NAME" for each block, "pid
-// PID" for each process, then "ready", and waits to be killed.
+// one of its own, has children wait for work under Forkserver, prints
+// "tree ROOT", "name NAME" for each block, "pid PID" for each process that
+// works, "waiting PID" for each that waits, then "ready", and waits to be
+// killed.
 func shmTreeMain() {
 	fail := func(err error) {
 		fmt.Println("error", err)
@@ -70,6 +73,15 @@ func shmTreeMain() {
 			fail(err)
 		}
 		fmt.Println(line)
+	}
+	// Two wait for work (started after the block was made and opened,
+	// as the process's own, which has both open).
+	if err := mp.SetForkserverPreload(2); err != nil {
+		fail(err)
+	}
+	waiting, _ := mp.ForkserverIdle()
+	for _, pid := range waiting {
+		fmt.Println("waiting", pid)
 	}
 	fmt.Println("ready")
 	time.Sleep(time.Hour)
@@ -127,9 +139,12 @@ func shmGone(t *testing.T, names ...string) {
 	}
 }
 
-// TestSharedMemoryTreeKilled kills every process of a tree with SIGKILL
-// (TerminateProcess on Windows): no name is left after shmBound, and the
-// tree's registry is gone.
+// TestSharedMemoryTreeKilled kills every process of a tree that works
+// with SIGKILL (TerminateProcess on Windows): no name is left after
+// shmBound, and the tree's registry is gone. The children that wait for
+// work under Forkserver are not killed: they hold nothing of the tree's
+// shared memory (on Linux, no descriptor of a segment or of the registry),
+// and do not keep a name alive whatever becomes of them.
 func TestSharedMemoryTreeKilled(t *testing.T) {
 	t.Parallel()
 	exe, err := os.Executable()
@@ -140,9 +155,9 @@ func TestSharedMemoryTreeKilled(t *testing.T) {
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	var pids []int
+	var pids, waiting []int
 	t.Cleanup(func() {
-		for _, pid := range pids {
+		for _, pid := range append(pids, waiting...) {
 			if p, err := os.FindProcess(pid); err == nil {
 				_ = p.Kill()
 			}
@@ -176,6 +191,10 @@ read:
 				pid, err := strconv.Atoi(val)
 				require.NoError(t, err)
 				pids = append(pids, pid)
+			case "waiting":
+				pid, err := strconv.Atoi(val)
+				require.NoError(t, err)
+				waiting = append(waiting, pid)
 			case "ready":
 				break read
 			default:
@@ -185,13 +204,21 @@ read:
 			t.Fatal("the tree did not get ready")
 		}
 	}
-	require.Len(t, names, 3)
-	require.Len(t, pids, 3)
+	n := len(mp.AllStartMethods())
+	require.Len(t, names, 1+n)
+	require.Len(t, pids, 1+n)
+	require.Len(t, waiting, 2)
 	// Each child opened the root's block.
 	m, err := mp.OpenSharedMemory(names[0])
 	require.NoError(t, err)
-	assert.Equal(t, byte(2), m.Buf()[0])
+	assert.Equal(t, byte(n), m.Buf()[0])
 	require.NoError(t, m.Close())
+	if runtime.GOOS == "linux" {
+		require.NotEmpty(t, shmFiles(t, pids[0], names), "the root, which has a block open")
+		for _, pid := range waiting {
+			assert.Empty(t, shmFiles(t, pid, names), "a child waiting for work, pid %d", pid)
+		}
+	}
 
 	// Every process, children first so that none dies of its parent's
 	// death.
@@ -211,6 +238,28 @@ read:
 			require.False(t, time.Now().After(end), "%s is still there", reg)
 		}
 	}
+}
+
+// shmFiles returns the files that the process pid has open that are
+// segments named names, or a tree's registry (Linux).
+func shmFiles(t *testing.T, pid int, names []string) []string {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var got []string
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join(dir, fd.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if strings.Contains(target, "/.mp-tree-") || slices.ContainsFunc(names, func(name string) bool {
+			return strings.HasPrefix(target, "/dev/shm/"+name)
+		}) {
+			got = append(got, fd.Name()+" -> "+target)
+		}
+	}
+	return got
 }
 
 // TestSharedMemoryUnrelatedProgram: a program that is not of this tree

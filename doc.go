@@ -273,6 +273,13 @@
 // a session of its own) removes the names that a tree of processes made
 // once the whole tree has ended, however it ended, and never while a
 // process of the tree that uses the block lives; see SharedMemory.
+//
+// All of them cross into children under every start method, and on to
+// grandchildren, mapping the same memory. A child waiting for work under
+// Forkserver belongs to its starter's tree (the tree is part of the
+// environment it was started with) but holds none of its shared memory
+// until a Start gives it some: it keeps no name alive.
+//
 // # Pools
 //
 // A [Pool] is Python's multiprocessing.Pool: worker processes that run a

@@ -29,7 +29,7 @@ func objectsBecome(t *testing.T, srv *managers.Server, m *managers.Manager, n in
 	deadline := time.Now().Add(10 * time.Second)
 	for managers.NumObjects(srv) != n {
 		if time.Now().After(deadline) {
-			require.Equal(t, n, managers.NumObjects(srv), "objects held")
+			require.Equal(t, n, managers.NumObjects(srv), "objects held: %s", managers.DescribeObjects(srv))
 		}
 		runtime.GC()
 		require.NoError(t, managers.Flush(m))

@@ -467,13 +467,23 @@ func (s *Server) hold(ss *session, id uint64, typeid string) (*response, error) 
 	if o.typeid != typeid {
 		return nil, errorf(ErrNotRegistered, "object %d is a %s, not a %s", id, o.typeid, typeid)
 	}
-	s.holdLocked(ss, o)
+	if !s.holdLocked(ss, o) {
+		return nil, errorf(ErrManagerGone, "the session has ended")
+	}
 	return &response{ints: []int64{int64(o.id)}, vals: names(o.methods)}, nil
 }
 
-func (s *Server) holdLocked(ss *session, o *served) {
+// holdLocked makes ss a holder of o, unless ss has ended: a session that
+// ended (its primary connection's end, on another goroutine) holds nothing
+// more, or o would live for ever. It reports whether ss holds o. s.mu is
+// held.
+func (s *Server) holdLocked(ss *session, o *served) bool {
+	if ss.ended {
+		return false
+	}
 	o.holders[ss] = struct{}{}
 	ss.holds[o.id] = o
+	return true
 }
 
 // create makes an object of the type q.name, or finds the one of that
@@ -491,7 +501,9 @@ func (s *Server) create(ss *session, q *request) (*response, error) {
 			if o.typeid != q.name {
 				return nil, errorf(ErrNotRegistered, "the object named %q is a %s, not a %s", name, o.typeid, q.name)
 			}
-			s.holdLocked(ss, o)
+			if !s.holdLocked(ss, o) {
+				return nil, errorf(ErrManagerGone, "the session has ended")
+			}
 			return &response{ints: []int64{int64(o.id)}, vals: names(o.methods)}, nil
 		}
 		s.mu.Unlock()

@@ -134,8 +134,8 @@ func lockHandoffs(s sizes) figure {
 			return float64(2*n) / d.Seconds(), err
 		},
 		py: map[string]any{"fig": "lock_handoffs", "n": n},
-		note: "Python's Lock hands off slowly (its waiter sleeps while the releaser takes the lock " +
-			"again), so the hand-off row takes 1,000 turns each, not more.",
+		note: "Python's Lock hand-offs vary a hundredfold with the machine's load (its waiter sleeps " +
+			"while the releaser takes the lock again), so the hand-off row takes 1,000 turns each, not more.",
 	}
 }
 

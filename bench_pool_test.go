@@ -24,7 +24,14 @@ func init() { ipcTargets = append(ipcTargets, mp.Task(burn), sqrReflect) }
 func sqrReflect(x int) (int, error) { return x * x, nil }
 
 // burn spins n turns of a loop with a data dependency: CPU work, the same
-// loop as bench/pypool.py's burn.
+// loop as bench/pypool.py's burn. It is never inlined, so that the
+// calibration, the goroutines' floor and the pool's workers (which call it
+// through a function value) all run the same machine code: inlined copies
+// of so tight a loop ran up to 2.7 times faster than the function itself
+// here (where a loop's branches fall against 32-byte boundaries matters to
+// these CPUs), which made the pool look 2.7 times slower than the ideal.
+//
+//go:noinline
 func burn(n int) (int, error) {
 	x := uint32(0)
 	for i := range n {

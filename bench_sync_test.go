@@ -1,12 +1,6 @@
 package mp_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,25 +250,4 @@ func medianFloat(xs []float64) float64 {
 
 // pythonSync runs bench/pysync.py in the given mode, or returns 0 without
 // python3.
-func pythonSync(b *testing.B, mode string) float64 {
-	py, err := exec.LookPath("python3")
-	if err != nil || runtime.GOOS == "windows" {
-		return 0
-	}
-	script, _ := filepath.Abs(filepath.Join("bench", "pysync.py"))
-	if _, err := os.Stat(script); err != nil {
-		return 0
-	}
-	out, err := exec.Command(py, script, mode).Output()
-	if err != nil {
-		b.Logf("python3 %s %s: %v", script, mode, err)
-		return 0
-	}
-	f := strings.Fields(string(out))
-	if len(f) < 2 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[1], 64)
-	b.Logf("%s", strings.TrimSpace(string(out)))
-	return v
-}
+func pythonSync(b *testing.B, mode string) float64 { return pythonFigure(b, "pysync.py", mode) }

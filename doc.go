@@ -264,6 +264,32 @@
 // about 0.1 s of the death. A Lock is held by a process, an RLock by a
 // goroutine (see their docs).
 //
+// # Shared memory
+//
+// [Value] and [Array] (and [RawValue], [RawArray], without a lock) are
+// Python's sharedctypes for the fixed-size number types ([Number] maps
+// Python's typecodes): numbers in anonymous shared memory that cross into
+// children as arguments or Runner fields and are read and written in
+// place, with no copy. Their Load, Store, Add and CompareAndSwap are
+// atomic in every process; GetLock returns the lock for compound updates;
+// Array.Slice is the memory as a Go slice, for bulk work. Their memory
+// goes with the last process that maps it.
+//
+// [SharedMemory] is Python's shared_memory.SharedMemory: a block with a
+// name that any program can open ([OpenSharedMemory]), /dev/shm/NAME on
+// Linux as Python's and shm_open's. Unlike Python's resource tracker,
+// which removes a name when one of its users ends and leaks those of a
+// tree killed with SIGKILL, a cleanup process (the program run again, in
+// a session of its own) removes the names that a tree of processes made
+// once the whole tree has ended, however it ended, and never while a
+// process of the tree that uses the block lives; see SharedMemory.
+//
+// All of them cross into children under every start method, and on to
+// grandchildren, mapping the same memory. A child waiting for work under
+// Forkserver belongs to its starter's tree (the tree is part of the
+// environment it was started with) but holds none of its shared memory
+// until a Start gives it some: it keeps no name alive.
+//
 // # Pools
 //
 // A [Pool] is Python's multiprocessing.Pool: worker processes that run a

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/go-mp/mp/internal/bootstrap"
+	"github.com/go-mp/mp/internal/shm"
 )
 
 // The causes of the cancellation of a target's context (context.Cause),
@@ -131,6 +132,20 @@ var (
 	// Condition or Barrier keeps records for (1024) hold units of it or
 	// wait on it at once.
 	ErrTooManyProcesses = errors.New("mp: too many processes use this object")
+)
+
+// Errors of shared memory, compared with errors.Is. NewSharedMemory and
+// OpenSharedMemory also return errors that wrap fs.ErrExist (the name is
+// taken) and fs.ErrNotExist (no segment has the name).
+var (
+	// ErrBadSize: a SharedMemory of zero bytes or fewer, or an Array of
+	// fewer than zero elements, or either of more than 1 TiB (Python's
+	// ValueError).
+	ErrBadSize = errors.New("mp: bad shared memory size")
+	// ErrBadName: a SharedMemory name that cannot be one: empty, with a
+	// slash after its first byte or a NUL, longer than 255 bytes, or
+	// starting with ".mp-", which mp keeps for itself.
+	ErrBadName = shm.ErrBadName
 )
 
 // Errors of a Pool, compared with errors.Is.

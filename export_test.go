@@ -122,3 +122,7 @@ func SetForkserverRetry(d time.Duration) (restore func()) {
 		retryAfter = old
 	}
 }
+
+// ShmTreeRoot returns the root of this process's tree of processes, to
+// which the names of the shared memory it creates belong.
+func ShmTreeRoot() uint64 { return processTree().Root() }

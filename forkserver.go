@@ -81,7 +81,7 @@ var procStdout, procStderr = os.Stdout, os.Stderr
 type startKey struct {
 	exe            string
 	args           []string
-	env            []string // without the marker
+	env            []string // childEnv's: no marker, the tree of shared memory's names
 	dir            string
 	stdout, stderr *os.File
 	noPdeathsig    bool
@@ -97,7 +97,7 @@ func currentKey() (*startKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mp: the working directory: %w", err)
 	}
-	return &startKey{exe: exe, args: os.Args, env: withoutMarker(os.Environ()), dir: dir,
+	return &startKey{exe: exe, args: os.Args, env: childEnv(os.Environ()), dir: dir,
 		stdout: procStdout, stderr: procStderr, noPdeathsig: noPdeathsig}, nil
 }
 

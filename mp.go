@@ -116,6 +116,7 @@ var mainCalled atomic.Bool
 // the Go counterpart of Python re-importing the main module, which is why
 // Python needs if __name__ == "__main__".
 func Main(targets ...any) {
+	shmMain()
 	Register(targets...)
 	mainCalled.Store(true)
 	c, err := detectChild()

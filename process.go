@@ -16,6 +16,7 @@ import (
 	"github.com/go-mp/mp/internal/handles"
 	"github.com/go-mp/mp/internal/inherit"
 	"github.com/go-mp/mp/internal/launch"
+	"github.com/go-mp/mp/internal/shm"
 	"github.com/go-mp/mp/spawn"
 )
 
@@ -406,7 +407,7 @@ func (p *Process) spec() (*launch.Spec, error) {
 	return &launch.Spec{
 		Path:        exe,
 		Args:        os.Args,
-		Env:         withoutMarker(env),
+		Env:         childEnv(env),
 		Dir:         p.Dir,
 		Stdin:       p.Stdin,
 		Stdout:      stdout,
@@ -834,15 +835,16 @@ func pyRepr(s string) string {
 	return strconv.Quote(s)
 }
 
-// withoutMarker is env without any stray marker: the child gets its own.
-func withoutMarker(env []string) []string {
+// childEnv is env without any stray marker (the child gets its own),
+// and with this process's tree of processes, for shared memory's names.
+func childEnv(env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, bootstrap.EnvVar+"=") {
+		if !strings.HasPrefix(kv, bootstrap.EnvVar+"=") && !strings.HasPrefix(kv, shm.TreeEnv+"=") {
 			out = append(out, kv)
 		}
 	}
-	return out
+	return append(out, processTree().Env())
 }
 
 func newNonce() string {

@@ -21,14 +21,15 @@ import (
 
 // A synchronisation object (Lock, RLock, Semaphore, Event, Condition,
 // Barrier) lives in a shared memory segment of its own (internal/shm),
-// built on internal/robust. The segment starts with a header that names the
-// object, so that a child decoding it checks what it maps; the object
-// follows.
+// built on internal/robust; so do the numbers of a Value or Array. The
+// segment starts with a header that names the object, so that a child
+// decoding it checks what it maps; the object follows.
 //
 //	0   magic  uint32  syncMagic
 //	4   kind   uint32
 //	8   id     [16]byte  random, the object's identity in every process
-//	24  spare (the benchmarks keep a counter there: export_test.go)
+//	24  spare (the benchmarks keep a counter there: export_test.go; a
+//	    Value or Array its element type and length: value.go)
 //	64  the object
 const (
 	syncMagic  = 0x6d707379 // "mpsy"
@@ -49,10 +50,18 @@ const (
 	kindEvent
 	kindCondition
 	kindBarrier
+	kindValue
+	kindArray
 )
 
 var kindNames = [...]string{kindLock: "Lock", kindRLock: "RLock", kindSemaphore: "Semaphore",
-	kindEvent: "Event", kindCondition: "Condition", kindBarrier: "Barrier"}
+	kindEvent: "Event", kindCondition: "Condition", kindBarrier: "Barrier", kindValue: "Value", kindArray: "Array"}
+
+// sized reports whether the kind's objects have a size of their own (a
+// Value's or Array's numbers), which their encoding carries; the others'
+// size is the kind's. Closing a sized object unmaps it at once (its
+// numbers are not waited on, as a lock is).
+func (k syncKind) sized() bool { return k == kindValue || k == kindArray }
 
 func (k syncKind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -109,7 +118,12 @@ var syncObjs = struct {
 // newSyncObj creates the object's segment; init sets up the object in the
 // zeroed memory, and core makes its process-local half.
 func newSyncObj(kind syncKind, init func(mem []byte), core func(o *syncObj) any) (*syncObj, error) {
-	seg, err := shm.New(kind.size())
+	return newSizedObj(kind, kind.size(), init, core)
+}
+
+// newSizedObj is newSyncObj with the segment's size, header included.
+func newSizedObj(kind syncKind, size int, init func(mem []byte), core func(o *syncObj) any) (*syncObj, error) {
+	seg, err := shm.New(size)
 	if err != nil {
 		return nil, fmt.Errorf("mp: creating a %s: %w", kind, err)
 	}
@@ -135,7 +149,14 @@ func register(id [16]byte, kind syncKind, seg *shm.Segment, pass *handles.Set, c
 	o.core = core(o)
 	// The memory is unmapped only once nothing in this process can touch
 	// it: Close cannot know that a goroutine is not still inside a wait.
-	runtime.AddCleanup(o, func(s *shm.Segment) { _ = s.Close() }, seg)
+	// The numbers of a Value or Array are unmapped by Close alone: a slice
+	// of them (Array.Slice) can outlive the object, unseen by the garbage
+	// collector.
+	if kind.sized() {
+		runtime.AddCleanup(o, func(s *shm.Segment) { _ = s.CloseFile() }, seg)
+	} else {
+		runtime.AddCleanup(o, func(s *shm.Segment) { _ = s.Close() }, seg)
+	}
 	runtime.AddCleanup(o, forgetSyncObj, id)
 	syncObjs.m[id] = weak.Make(o)
 	return o
@@ -165,7 +186,11 @@ func (o *syncObj) Close() error {
 		delete(syncObjs.m, o.id)
 	}
 	syncObjs.Unlock()
-	if err := o.seg.CloseFile(); err != nil && !errors.Is(err, shm.ErrClosed) {
+	closeSeg := o.seg.CloseFile
+	if o.kind.sized() {
+		closeSeg = o.seg.Close
+	}
+	if err := closeSeg(); err != nil && !errors.Is(err, shm.ErrClosed) {
 		return fmt.Errorf("mp: closing a %s: %w", o.kind, err)
 	}
 	return nil
@@ -276,7 +301,13 @@ func findSyncObj(id [16]byte, kind syncKind) *syncObj {
 // object id of the kind, and makes this process's hold on it, with
 // syncObjs locked. pass is the Set a grandchild will get it in.
 func attachSyncObj(id [16]byte, kind syncKind, f *os.File, pass *handles.Set, core func(o *syncObj) any) (*syncObj, error) {
-	seg, err := shm.Attach(f, kind.size())
+	return attachSizedObj(id, kind, kind.size(), f, pass, core)
+}
+
+// attachSizedObj is attachSyncObj with the segment's size, header
+// included.
+func attachSizedObj(id [16]byte, kind syncKind, size int, f *os.File, pass *handles.Set, core func(o *syncObj) any) (*syncObj, error) {
+	seg, err := shm.Attach(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("mp: mapping a %s: %w", kind, err)
 	}

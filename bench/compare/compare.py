@@ -149,6 +149,59 @@ def pool_lifecycle(method, procs, n):
     return time.perf_counter() - t0
 
 
+def _timed(target, argsets):
+    """Start a child of target for each argument tuple and time them from a
+    start signal until each has said it is done, as the Go side does."""
+    ready, done, start = mp.Semaphore(0), mp.Semaphore(0), mp.Event()
+    ps = [mp.Process(target=target, args=a + (ready, start, done)) for a in argsets]
+    for p in ps:
+        p.start()
+    for _ in ps:
+        ready.acquire()
+    t0 = time.perf_counter()
+    start.set()
+    for _ in ps:
+        done.acquire()
+    dt = time.perf_counter() - t0
+    for p in ps:
+        p.join()
+    return dt
+
+
+def handoff_worker(me, n, lock, turn, ready, start, done):
+    ready.release()
+    start.wait()
+    taken, other = 0, 1 - me
+    while taken < n:
+        with lock:
+            if turn.value == me:
+                turn.value = other
+                taken += 1
+    done.release()
+
+
+def lock_handoffs(n):
+    lock, turn = mp.Lock(), mp.Value("i", 0, lock=False)
+    return 2 * n / _timed(handoff_worker, [(0, n, lock, turn), (1, n, lock, turn)])
+
+
+def increment_worker(v, n, ready, start, done):
+    ready.release()
+    start.wait()
+    for _ in range(n):
+        with v.get_lock():
+            v.value += 1
+    done.release()
+
+
+def value_increments(procs, n):
+    v = mp.Value("q", 0)
+    dt = _timed(increment_worker, [(v, n)] * procs)
+    if v.value != procs * n:
+        raise ValueError(f"the increments add up to {v.value}, not {procs * n}")
+    return procs * n / dt
+
+
 _idle = {}
 
 
@@ -177,6 +230,8 @@ FIGURES = {
     "queue_items": queue_items,
     "pool_map": pool_map,
     "pool_lifecycle": pool_lifecycle,
+    "lock_handoffs": lock_handoffs,
+    "value_increments": value_increments,
     "idle_start": idle_start,
     "idle_stop": idle_stop,
 }

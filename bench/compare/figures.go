@@ -64,6 +64,8 @@ func allFigures(s sizes) []figure {
 		poolMap(s),
 		poolLifecycle(mp.Fork, s),
 		poolLifecycle(mp.Forkserver, s),
+		lockHandoffs(s),
+		valueIncrements(s),
 		idleUSS(mp.Spawn),
 		idleUSS(mp.Fork),
 	}
@@ -166,7 +168,7 @@ func quiet(n int) error {
 }
 
 // Targets of the children mp starts.
-var targets = []any{noop, echo, sink, consume, idle, mp.Task(sqr)}
+var targets = []any{noop, echo, sink, consume, idle, mp.Task(sqr), handoffWorker, incrementWorker}
 
 func noop() {}
 

@@ -2,9 +2,10 @@
 // in the tutorial's order: UDP and remote time synchronisation, the history
 // of processes and scheduling, creating processes, join, isolation, the
 // main guard, the process object's methods, queues and pipes, locks,
-// events and barriers, a pool of workers, and managers. Each step says in
-// a line or two what it shows, then runs the same code as the example of
-// that name under examples/, with shorter sleeps. It takes a few seconds.
+// events and barriers, shared memory, a pool of workers, and managers.
+// Each step says in a line or two what it shows, then runs the same code
+// as the example of that name under examples/, with shorter sleeps. It
+// takes a few seconds.
 //
 //	go run ./examples/tour
 package main
@@ -98,6 +99,13 @@ var steps = []step{
 			"read-add-write under an mp.Lock; workers run until an mp.Event stops them; workers go through\n" +
 			"rounds in lockstep at an mp.Barrier. A holder killed mid-way would not block the others.",
 		func() error { return tutorial.Sync(tutorial.SyncConfig{Workers: 4, Increments: 100, Rounds: 3}) },
+	},
+	{
+		"Shared memory: Value, Array and SharedMemory",
+		"Processes can share memory after all, with no copy: a child sets an mp.Value to pi and negates an\n" +
+			"mp.Array (Python's documentation example); four workers sum a shared array, each its own part;\n" +
+			"a child opens an mp.SharedMemory block by its name, as any program could.",
+		func() error { return tutorial.Shared(tutorial.SharedConfig{Workers: 4, N: 1_000_000}) },
 	},
 	{
 		"A pool of workers",

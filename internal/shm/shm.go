@@ -2,18 +2,34 @@
 // a process maps and hands to its children as a file, so that every process
 // of the tree maps the same pages.
 //
-// A segment is created zeroed with [New] and attached in a child, from the
-// file it inherited, with [Attach]. Segments are anonymous: nothing names
-// them in a file system, so nothing outlives the last process that has one
-// mapped or open. Named segments, which unrelated programs can open, are a
-// later addition (see the shared-memory issue) and will share this type.
+// An anonymous segment is created zeroed with [New] and attached in a child,
+// from the file it inherited, with [Attach]. Nothing names it in a file
+// system, so nothing outlives the last process that has it mapped or open:
+// it cannot leak.
+//
+// A named segment ([Create], [Open], [Unlink]) is one that any program can
+// open by its name, Python's multiprocessing.shared_memory included. Its
+// name outlives the processes that use it unless something removes it, so
+// every named segment is registered with the [Tree] of processes that made
+// it: a cleanup process, started on first need, removes the names of a
+// tree once the tree has ended, whatever killed it. See Tree.
 //
 // # Platform notes
 //
-// Linux uses memfd_create(2) (MFD_CLOEXEC). Other Unix systems use a temporary
-// file that is removed as soon as it is created. Windows uses a section backed
-// by the paging file (CreateFileMapping with INVALID_HANDLE_VALUE). Pages cost
-// memory only once touched on every one of them.
+// Anonymous segments: Linux uses memfd_create(2) (MFD_CLOEXEC). Other Unix
+// systems use a temporary file that is removed as soon as it is created.
+// Windows uses a section backed by the paging file (CreateFileMapping with
+// INVALID_HANDLE_VALUE). Pages cost memory only once touched on every one of
+// them.
+//
+// Named segments: on Linux the file /dev/shm/NAME, which is what
+// shm_open(3) opens, so that other programs (Python's SharedMemory, C's
+// shm_open) find it. On macOS and FreeBSD, where shm_open is a C library
+// call that x/sys does not offer and that Go cannot make without cgo, the
+// file NAME in /tmp/mp-shm-UID, a directory of the user's: mp programs
+// find each other's segments, other programs find them as files to map.
+// On Windows a file mapping backed by the paging file, named NAME in the
+// session's namespace, as Python names its own.
 package shm
 
 import (
@@ -39,6 +55,7 @@ type Segment struct {
 	f    *os.File
 	mem  []byte
 	size int
+	name string // "" for an anonymous segment
 }
 
 func checkSize(size int) error {

@@ -21,3 +21,7 @@ func create(size int) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// segmentDir is where named segments live: the tmpfs where glibc's
+// shm_open(3) makes its objects, so that other programs find them.
+func segmentDir() (string, error) { return "/dev/shm", nil }

@@ -2,7 +2,11 @@
 
 package shm
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+)
 
 // create makes a temporary file and removes its name at once, so that only
 // the descriptors keep it. (FreeBSD's SHM_ANON and macOS's shm_open would
@@ -22,4 +26,20 @@ func create(size int) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// segmentDir is where named segments live: a directory of the user's in
+// /tmp, made on first use. shm_open(2) is a C library call on macOS, which
+// Go cannot make without cgo (x/sys offers no wrapper, and its raw system
+// call takes its mode as a variadic argument, which arm64 passes on the
+// stack); FreeBSD's is a system call that this module cannot test. Files in
+// /tmp are the documented, portable fallback: mapped MAP_SHARED they are
+// shared memory all the same, though the system may write their pages to
+// disk.
+func segmentDir() (string, error) {
+	dir := filepath.Join("/tmp", "mp-shm-"+strconv.Itoa(os.Getuid()))
+	if err := mkdirPrivate(dir); err != nil {
+		return "", err
+	}
+	return dir, nil
 }

@@ -34,6 +34,7 @@ var helpers = map[string]func(*os.File, []string) error{
 }
 
 func TestMain(m *testing.M) {
+	shm.CleanupMain(alive)
 	testchild.Main(helpers)
 	goleak.VerifyTestMain(m)
 }

@@ -78,9 +78,27 @@ func Start(t testing.TB, helper string, f *os.File, args ...string) *exec.Cmd {
 // its argument, and all of them from Files.
 func StartFiles(t testing.TB, helper string, fs []*os.File, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
+	cmd, err := Command(helper, fs, args...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// Command returns the command that StartFiles starts, for a helper to
+// start another (the caller starts and waits for it). Its output goes to
+// this process's.
+func Command(helper string, fs []*os.File, args ...string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(exe)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -93,14 +111,7 @@ func StartFiles(t testing.TB, helper string, fs []*os.File, args ...string) *exe
 		}
 		cmd.Env = append(cmd.Env, envFile+"="+strings.Join(v, ","))
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd
+	return cmd, nil
 }
 
 // Forever blocks until the process is killed. (A bare select {} would end

@@ -19,6 +19,7 @@ func init() {
 		changeMoney, showSavings, guardChild, identify, sleepFor, spinFor,
 		produce, consume, pong,
 		addUnderLock, workUntilStopped, inLockstep,
+		setPiNegate, sumPart, greetByName,
 		// The pool's task functions, with their types (see mp.Task).
 		mp.Task(square), mp.Task(pidAfter), mp.Task(dieNow), mp.Task(countWords), mp.Task(sumCounts),
 	)

@@ -1,12 +1,15 @@
 package mp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +25,7 @@ type child struct {
 	report *os.File // report pipe
 	b      *bootstrap.Boot
 	files  []*os.File // the files the parent passed after the bootstrap
+	life   *lifeline  // set once the target is about to run
 
 	sendOnce sync.Once // the guard report is sent once
 }
@@ -133,32 +137,53 @@ func checkGuard() error {
 func (c *child) run() {
 	b := c.b
 	self.proc = newSelf(b.Name, b.Identity, b.Daemon, b.AuthKey)
+	self.proc.parentPID = b.ParentPID
+	self.proc.kind = "Process"
+	if kind, ok := strings.CutPrefix(b.Target, "runner:"); ok {
+		// "runner:example.com/pkg.T", or "...pkg.T[example.com/q.U]".
+		base, _, _ := strings.Cut(kind, "[")
+		self.proc.kind = kind[strings.LastIndexByte(base, '.')+1:]
+	}
 	self.once.Do(func() {})
 	parent := &Process{Name: b.ParentName, pid: b.ParentPID, role: roleParent, state: stateStarted,
 		done: make(chan struct{})}
 	self.parent = parent
+	// Like Python's child, this one reports the method it was started
+	// with, and its own children default to it: a Fork child's children
+	// are given the registered globals too.
+	defaultMethod.Store(StartMethod(b.Method))
+	quietAll.Store(b.QuietAll)
+	if b.LogStderr {
+		LogToStderr(slog.Level(b.LogLevel))
+	}
 	// A fatal error (a panic in another goroutine, say) is written to the
 	// report pipe too, so that the parent's Join can return it.
 	_ = debug.SetCrashOutput(c.report, debug.CrashOptions{})
 
-	go func() {
-		// The lifeline: the parent writes nothing more, so end of file
-		// means it has died. Do not outlive it.
-		_, _ = io.Copy(io.Discard, c.boot)
-		close(parent.done)
-		os.Exit(1)
-	}()
-
-	c.finish(c.invoke())
+	ctx := c.watch(parent) // the lifeline
+	c.finish(c.invoke(ctx))
 }
 
 // finish ends the child once its target is done. Its own children are
 // joined first: what they hand over at exit joins this process's backlogs,
 // or is passed up. Then what the target put on queues must reach them, or
 // the parent (in rep), before the process exits with code and sends rep.
+//
+// A child asked to stop (Terminate, with a grace period) ends as
+// terminated once that is done, whatever its target returned, as Python's
+// would have: silently, with -15.
 func (c *child) finish(code int, rep *bootstrap.Report) {
+	terminated := c.life != nil && c.life.terminated.Load()
+	if !c.b.Quiet && !terminated {
+		printFailure(os.Stderr, c.b.Name, rep)
+	}
 	Shutdown()
 	rep.Spills, rep.Lost = flushQueues()
+	if terminated {
+		logInfo("process exiting, terminated")
+		_ = bootstrap.WriteReport(c.report, rep)
+		dieTerminated() // as a dead process: its semaphore units go back
+	}
 	// A normal end: semaphore units still held are used up, not given
 	// back as a dead process's are.
 	syncAtExit()
@@ -166,12 +191,14 @@ func (c *child) finish(code int, rep *bootstrap.Report) {
 }
 
 func (c *child) exit(code int, rep *bootstrap.Report) {
+	logInfo("process exiting", "exitcode", code)
 	_ = bootstrap.WriteReport(c.report, rep)
 	os.Exit(code)
 }
 
-// invoke runs the target, turning its outcome into an exit code and report.
-func (c *child) invoke() (int, *bootstrap.Report) {
+// invoke runs the target with ctx, if it takes a context, turning its
+// outcome into an exit code and report.
+func (c *child) invoke(ctx context.Context) (int, *bootstrap.Report) {
 	b := c.b
 	fail := func(err error) (int, *bootstrap.Report) {
 		return 1, &bootstrap.Report{Code: 1, Err: err.Error(), ErrType: fmt.Sprintf("%T", err), Boot: true}
@@ -218,16 +245,17 @@ func (c *child) invoke() (int, *bootstrap.Report) {
 		if err != nil {
 			return fail(fmt.Errorf("mp: decoding %s: %w", t.display(), err))
 		}
-		run = r.Run
+		run = func() error { return r(ctx) }
 	} else {
 		in, err := t.decodeArgs(b.Args)
 		if err != nil {
 			return fail(fmt.Errorf("mp: decoding the arguments of %s: %w", t.display(), err))
 		}
-		run = func() error { return t.call(in) }
+		run = func() error { return t.call(ctx, in) }
 	}
 	runtime.KeepAlive(sets) // decoded: the values hold what they use
 	_ = bootstrap.WriteFrame(c.report, bootstrap.KindStarted, nil)
+	logInfo("child process calling the target", "target", t.display())
 	panicked, value, stack, err := protect(run, func() {
 		// runtime.Goexit on the main goroutine would leave the process
 		// running without it, for ever: end it here, as the deferred

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"os"
 	"sync"
@@ -139,10 +140,11 @@ func (c *Conn) writer() io.Writer {
 }
 
 // SetMaxMessage sets the largest message c sends or receives, in bytes;
-// the default is DefaultMaxMessage. It panics if n is not positive or
-// exceeds 4 GiB - 1, the most a frame can announce.
+// the default is DefaultMaxMessage. Messages over 2 GiB - 1 travel as
+// Python frames them (see "Pipes and queues" in the package
+// documentation). It panics if n is not positive.
 func (c *Conn) SetMaxMessage(n int) {
-	if n <= 0 || uint64(n) > 1<<32-1 {
+	if n <= 0 {
 		panic(fmt.Sprintf("mp: SetMaxMessage(%d) out of range", n))
 	}
 	c.max.Store(int64(n))
@@ -197,9 +199,8 @@ func (c *Conn) SendBytes(p []byte) error {
 		_, err = w.Write(c.wbuf)
 	} else {
 		// No copy of a large message.
-		var hdr [wire.HeaderSize]byte
-		wire.PutHeader(&hdr, len(p))
-		if _, err = w.Write(hdr[:]); err == nil {
+		var hdr [wire.LongHeaderSize]byte
+		if _, err = w.Write(wire.AppendHeader(hdr[:0], len(p))); err == nil {
 			_, err = w.Write(p)
 		}
 	}
@@ -241,8 +242,9 @@ func (c *Conn) RecvBytes() ([]byte, error) {
 
 // RecvBytesInto receives one message into p, as Python's recv_bytes_into
 // does, and returns its length; it saves an allocation per message. A
-// message longer than p is consumed and lost, and RecvBytesInto returns
-// its length and an error wrapping ErrBufferTooShort.
+// message longer than p is not lost: RecvBytesInto returns its length and
+// a *BufferTooShortError that holds it (Python's BufferTooShort carries
+// it likewise), which wraps ErrBufferTooShort.
 func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	if c.closed.Load() {
 		return 0, ErrConnClosed
@@ -257,23 +259,23 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	if c.broken != nil {
 		return 0, c.broken
 	}
-	if _, err := io.ReadFull(r, c.hdr[:]); err != nil {
-		switch {
-		case err == io.EOF:
-			return 0, io.EOF
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			c.broken = fmt.Errorf("%w: truncated frame header", ErrBadMessage)
-			return 0, c.broken
-		}
+	n, err := wire.ReadHeader(r, &c.hdr)
+	switch {
+	case err == io.EOF:
+		return 0, io.EOF
+	case errors.Is(err, ErrBadMessage):
+		c.broken = err
+		return 0, err
+	case err != nil:
 		return 0, c.ioError("receive", err)
 	}
-	n := wire.Length(c.hdr[:])
-	if uint64(n) > uint64(len(p)) {
-		if _, err := wire.ReadPayload(r, n, int(c.max.Load())); err != nil {
+	if n > uint64(len(p)) {
+		msg, err := wire.ReadPayload(r, n, int(c.max.Load()))
+		if err != nil {
 			c.broken = err
 			return 0, err
 		}
-		return int(n), fmt.Errorf("%w: a message of %d bytes for a buffer of %d", ErrBufferTooShort, n, len(p))
+		return int(n), &BufferTooShortError{Message: msg, Buffer: len(p)}
 	}
 	if _, err := io.ReadFull(r, p[:n]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -285,16 +287,25 @@ func (c *Conn) RecvBytesInto(p []byte) (int, error) {
 	return int(n), nil
 }
 
+// Forever is a timeout without limit: Poll(mp.Forever) waits as Python's
+// poll(None) does, until a message (or end of file) is waiting or the Conn
+// is closed.
+const Forever time.Duration = 1<<63 - 1
+
 // Poll reports whether a message (or end of file) is waiting to be
 // received, waiting up to timeout for one; a timeout of zero or less does
-// not wait. It consumes nothing: a message that has begun to arrive makes
-// it true, and RecvBytes then waits for the rest. Poll may run while
+// not wait, and Forever waits without limit. It consumes nothing: a
+// message that has begun to arrive makes it true, and RecvBytes then waits
+// for the rest. Poll may run while
 // another goroutine receives: it never disturbs that receive, and waits no
 // longer than timeout for it (the bytes the receive takes are not waiting
 // any more).
 func (c *Conn) Poll(timeout time.Duration) (bool, error) {
-	if timeout <= 0 {
+	switch {
+	case timeout <= 0:
 		return c.poll(context.Background(), false)
+	case timeout == Forever:
+		return c.poll(context.Background(), true)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -413,6 +424,17 @@ func (c *Conn) lifetime() context.Context {
 	return c.life
 }
 
+// Closed reports whether c has been closed: Python's closed.
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
+// Readable reports whether c receives: false only for the sending end of
+// a one-way Pipe. Python's readable.
+func (c *Conn) Readable() bool { return c.rw != nil || c.rf != nil }
+
+// Writable reports whether c sends: false only for the receiving end of a
+// one-way Pipe. Python's writable.
+func (c *Conn) Writable() bool { return c.rw != nil || c.wf != nil }
+
 // Close closes c. Later calls of its methods return ErrConnClosed; a
 // receive or Poll blocked in another goroutine returns too. Closing twice
 // is harmless.
@@ -490,7 +512,7 @@ func (c *Conn) UnmarshalBinary(b []byte) error {
 	if err := d.End(); err != nil {
 		return err
 	}
-	if ends == 0 || ends > 3 || max == 0 || max > 1<<32-1 {
+	if ends == 0 || ends > 3 || max == 0 || max > math.MaxInt {
 		return fmt.Errorf("%w: bad Conn", ErrBadMessage)
 	}
 	s, err := heldSet(id, bits.OnesCount64(ends), "Conn")

@@ -33,7 +33,11 @@
 // # Targets
 //
 // A target is a top-level function with any parameters that returns nothing
-// or an error, or a [Runner] (Python's Process subclass with run). Targets
+// or an error, or a [Runner] (Python's Process subclass with run). A
+// function whose first parameter is a context.Context gets a context
+// that is cancelled when the child is asked to stop or its parent dies
+// (see Process.GracePeriod); Args fill the parameters after it. A
+// [RunnerContext] is the Runner that takes one. Targets
 // are registered by passing them to Main, or with [Register] from the init
 // function of the package that defines them. Arguments are checked against
 // the parameter types at Start and carried as values (see Values below); a
@@ -94,6 +98,9 @@
 //     fed through a pipe, as os/exec does. On Windows, where no call puts
 //     another file behind a standard handle that a program holds, such a
 //     Process is a cold start.
+//   - A Process with a GracePeriod is a cold start: its child is started
+//     otherwise (no PR_SET_PDEATHSIG on Linux, a Job Object of its own on
+//     Windows), and the waiting children are started without one.
 //
 // What a waiting child's initialisation prints goes to the process's own
 // standard output and error, when it starts, not to its Process's. Waiting
@@ -170,7 +177,10 @@
 // the queue passes such items up to its own parent; if they reach no
 // holder, Join's error says how many were lost ([ErrItemsLost]).
 //
-// A frame on a pipe or connection is a 4-byte length and the message.
+// A frame on a pipe or connection is Python's: a 4-byte big-endian length
+// and the message, or, for a message over 2 GiB - 1 bytes, -1 and an
+// 8-byte length before it, so that a Go and a Python process can talk
+// over a socket (see package connection).
 // A frame over the maximum ([DefaultMaxMessage], 64 MiB, unless
 // SetMaxMessage says otherwise), a truncated frame or garbage gives an
 // error (ErrMessageTooLarge, ErrBadMessage), and memory is allocated as the
@@ -324,22 +334,33 @@
 // returns nil for a child that ran its target and exited with 0, and
 // otherwise an [*ExitError] with the code, the
 // target's error text, or the panic value and stack, or the runtime's crash
-// output.
+// output. A failing child also says so on its own standard error, as
+// Python's does ("Process Process-1:", then the panic and stack, or the
+// error), so that a program that never looks at Join's error does not hide
+// a crash; Process.Quiet and SetQuiet silence it.
 //
 // # No orphans
 //
 // A child never outlives its parent, however the parent ends (returning from
-// main, os.Exit, a panic, SIGKILL). Every child watches a lifeline: the
-// parent holds the write end of its bootstrap pipe open and never writes to
-// it again, so end of file means the parent is gone, and the child exits at
-// once. On Linux the child also has PR_SET_PDEATHSIG set to SIGKILL, from a
+// main, os.Exit, a panic, SIGKILL), by more than its Process.GracePeriod,
+// which is zero unless set. Every child watches a lifeline: the parent
+// holds the write end of its bootstrap pipe open and never writes to it
+// again (but for a request to stop, on Windows), so end of file means the
+// parent is gone, and the child exits at once; a child with a grace period
+// sees ParentProcess().Done() close and its target's context cancelled
+// (with ErrParentDied), and exits once its target returns, or when the
+// grace period ends. On Linux the child also has PR_SET_PDEATHSIG set to SIGKILL, from a
 // thread that lives as long as the children it created (golang/go#27505). On
 // Windows each child is in its own Job Object with
 // JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE. On macOS and the BSDs the lifeline
 // alone does it: the kernel closes the parent's end of the pipe however the
 // parent dies, and only the parent holds it (it is close-on-exec), so end of
 // file is an exact death notice. A kqueue EVFILT_PROC watch would add
-// nothing but a watch by PID, which may have been reused.
+// nothing but a watch by PID, which may have been reused. A child with a
+// grace period relies on its lifeline alone on every OS: on Linux it has
+// no PR_SET_PDEATHSIG, and on Windows it breaks away from its parent's
+// jobs (where they allow it) and holds its own job open. It learns of its
+// parent's death once it runs, that is once it has reached mp.Main.
 //
 // Python instead joins non-daemon children and terminates daemon children
 // when the main module ends. To get that, call

@@ -9,10 +9,19 @@ import (
 	"github.com/go-mp/mp/internal/shm"
 )
 
+// The causes of the cancellation of a target's context (context.Cause),
+// compared with errors.Is. See Process.GracePeriod.
+var (
+	// ErrTerminated: the child was asked to stop, by Terminate or SIGTERM.
+	ErrTerminated = errors.New("mp: terminated")
+	// ErrParentDied: the child's parent died, and its lifeline closed.
+	ErrParentDied = errors.New("mp: the parent process died")
+)
+
 // ExitError is the error Join returns for a child that did not exit with
-// code 0. It brings home what Python leaves in the child's stderr: the error
-// the target returned, or the panic value and the stack of the panicking
-// goroutine.
+// code 0. It brings home what Python leaves in the child's stderr (and the
+// child prints there too, unless Process.Quiet): the error the target
+// returned, or the panic value and the stack of the panicking goroutine.
 type ExitError struct {
 	Name string // the child's Name
 	PID  int    // the child's process ID
@@ -33,14 +42,24 @@ type ExitError struct {
 	Output string
 
 	cause error // ErrMainGuard or ErrInvalidTarget, for errors.Is
+	guard bool  // the child reached Start before mp.Main
 	task  bool  // a Pool task's failure: the worker lives on
 }
 
 func (e *ExitError) Error() string {
 	who := fmt.Sprintf("mp: %s (pid %d)", e.Name, e.PID)
 	switch {
+	case e.cause == ErrMainGuard && e.guard:
+		return fmt.Sprintf("%s did not run its target: it tried to start a process before calling mp.Main, "+
+			"and was refused (see mp.ErrMainGuard); then it exited by itself with code %d", who, e.Code)
+	case e.cause == ErrMainGuard:
+		return fmt.Sprintf("%s did not run its target: it exited by itself with code %d without reaching mp.Main "+
+			"(see mp.ErrMainGuard)", who, e.Code)
 	case e.Panic != "":
 		return fmt.Sprintf("%s panicked: %s", who, e.Panic)
+	case e.Err != "" && e.Code < 0:
+		// Terminated with a grace period, in which the target returned.
+		return fmt.Sprintf("%s was ended by signal %d (exit code %d) once its target had returned: %s", who, -e.Code, e.Code, e.Err)
 	case e.Err != "" && e.task:
 		return fmt.Sprintf("%s: the task returned an error: %s", who, e.Err)
 	case e.Err != "":
@@ -67,7 +86,7 @@ func exitError(name string, pid, code int, started bool, rep *bootstrap.Report, 
 		e.Err, e.ErrType, e.Panic, e.Stack = rep.Err, rep.ErrType, rep.Panic, rep.Stack
 		switch {
 		case rep.Guard:
-			e.cause = ErrMainGuard
+			e.cause, e.guard = ErrMainGuard, true
 		case rep.Boot && strings.Contains(rep.Err, ErrInvalidTarget.Error()):
 			e.cause = ErrInvalidTarget
 		}

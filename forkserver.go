@@ -111,9 +111,12 @@ func (k *startKey) spec() *launch.Spec {
 // fits reports whether a child started as k can run the child that Spawn
 // would start as s in the working directory cwd, and which standard files
 // it must then be given. Only standard files can be given (on Unix);
-// anything else that differs makes the Start a cold one.
+// anything else that differs makes the Start a cold one. So does a
+// GracePeriod: its child is started otherwise (launch.Spec.Graceful: no
+// PR_SET_PDEATHSIG on Linux, a Job Object it holds on Windows), and
+// waiting children are started as one without a grace period is.
 func (k *startKey) fits(s *launch.Spec, cwd string) (launch.Std, bool) {
-	if s.Dir != "" || !k.same(s.Path, s.Args, s.Env, cwd, s.NoPdeathsig) {
+	if s.Dir != "" || s.Graceful || !k.same(s.Path, s.Args, s.Env, cwd, s.NoPdeathsig) {
 		return launch.Std{}, false
 	}
 	std := launch.Std{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}

@@ -3,6 +3,7 @@ package mp_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,8 +189,9 @@ func TestForkserverBrokenProgram(t *testing.T) {
 		// A cold start, of the same broken program. Start may fail, if the
 		// child is gone before its work could be written.
 		p := newProcess(mp.Forkserver, noop)
-		_ = p.Start()
-		assert.ErrorIs(t, p.Join(), mp.ErrMainGuard)
+		if err := p.Start(); err == nil { // else nothing started: Join would say so
+			assert.ErrorIs(t, p.Join(), mp.ErrMainGuard)
+		}
 	}
 	assert.Equal(t, before+1, mp.ForkserverStarted(), "no child was started ahead of time again")
 	pids, _ := mp.ForkserverIdle()
@@ -378,4 +380,43 @@ func TestForkserverAbuse(t *testing.T) {
 	assert.Positive(t, outcomes["ran"])
 	require.NoError(t, mp.SetForkserverPreload(3), "children wait again")
 	assert.Empty(t, zombies(t))
+}
+
+// TestForkserverGrace: a Process without a grace period takes a child that
+// waits, and its target, which takes a context, gets one that Terminate
+// does not cancel: the child dies at once. One with a grace period is a
+// cold start (its child is started otherwise: see Process.GracePeriod),
+// and Terminate cancels its context.
+func TestForkserverGrace(t *testing.T) {
+	pids := preload(t, 2)
+	r, w := pipe(t, false)
+	p := start(t, newProcess(mp.Forkserver, stopOnCancel, w))
+	assert.Contains(t, pids, p.PID(), "a waiting child ran it")
+	require.Equal(t, "ready", recvWithin(t, r))
+	require.NoError(t, p.Terminate())
+	_ = p.Join()
+	code, _ := p.ExitCode()
+	assert.Equal(t, -15, code)
+	require.NoError(t, w.Close())
+	ok, err := r.Poll(0)
+	require.NoError(t, err)
+	if ok {
+		_, err = r.RecvBytes()
+		assert.ErrorIs(t, err, io.EOF, "nothing sent: it died at once")
+	}
+
+	pids = waitIdle(t, 2, []int{p.PID()})
+	r, w = pipe(t, false)
+	q := newProcess(mp.Forkserver, stopOnCancel, w)
+	q.GracePeriod = time.Minute
+	start(t, q)
+	require.NoError(t, w.Close())
+	assert.NotContains(t, pids, q.PID(), "a cold start")
+	require.Equal(t, "ready", recvWithin(t, r))
+	require.NoError(t, q.Terminate())
+	assert.Equal(t, mp.ErrTerminated.Error(), recvWithin(t, r))
+	assert.Equal(t, "at exit", recvWithin(t, r))
+	_ = q.Join()
+	code, _ = q.ExitCode()
+	assert.Equal(t, -15, code)
 }

@@ -2,6 +2,7 @@ package mp
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/go-mp/mp/internal/ring"
 	"github.com/go-mp/mp/internal/wire"
@@ -25,7 +26,8 @@ var (
 	// MaxDepth, a named type inside an interface that is not registered).
 	ErrBadMessage = wire.ErrBadMessage
 	// ErrBufferTooShort: RecvBytesInto got a message longer than its
-	// buffer.
+	// buffer; the error is a *BufferTooShortError, which holds the
+	// message.
 	ErrBufferTooShort = errors.New("mp: buffer too short")
 	// ErrFull: a Put that could not add its item in time to a full queue.
 	ErrFull = ring.ErrFull
@@ -49,3 +51,18 @@ var (
 	// challenge, or refused ours.
 	ErrAuth = errors.New("mp: authentication failed")
 )
+
+// BufferTooShortError is RecvBytesInto's error for a message longer than
+// its buffer: Python's BufferTooShort, which carries the message, so that
+// nothing is lost. errors.Is(err, ErrBufferTooShort) holds for it.
+type BufferTooShortError struct {
+	Message []byte // the message, whole
+	Buffer  int    // the length of the buffer it did not fit in
+}
+
+func (e *BufferTooShortError) Error() string {
+	return fmt.Sprintf("%v: a message of %d bytes for a buffer of %d", ErrBufferTooShort, len(e.Message), e.Buffer)
+}
+
+// Unwrap returns ErrBufferTooShort.
+func (e *BufferTooShortError) Unwrap() error { return ErrBufferTooShort }

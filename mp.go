@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -72,7 +73,9 @@ func (m StartMethod) valid() bool { return m == Spawn || m == Fork || m == Forks
 var defaultMethod atomic.Value // StartMethod
 
 // SetStartMethod sets the start method used by processes whose StartMethod
-// field is zero. It affects later calls to Start.
+// field is zero. It affects later calls to Start. A child starts with the
+// method it was started with as its default, as Python's does, so that
+// the children of a Fork child are forked too.
 func SetStartMethod(m StartMethod) error {
 	if !m.valid() {
 		return fmt.Errorf("%w: %q (want %q, %q or %q)", ErrInvalidStartMethod, string(m), Spawn, Fork, Forkserver)
@@ -82,7 +85,8 @@ func SetStartMethod(m StartMethod) error {
 }
 
 // GetStartMethod returns the start method used by processes whose
-// StartMethod field is zero.
+// StartMethod field is zero: in a child, unless it has called
+// SetStartMethod, the method the child was started with.
 func GetStartMethod() StartMethod {
 	if m, ok := defaultMethod.Load().(StartMethod); ok {
 		return m
@@ -202,24 +206,16 @@ func forget(p *Process) {
 
 // Shutdown does what Python does when its main module ends: it terminates
 // the daemon children of the calling process, then joins all of its
-// children. It also ends the children that wait for work under Forkserver
-// (a later Forkserver Start starts them again). A program that wants that behaviour says so with
+// children, then runs the functions registered with AtExit. It also ends
+// the children that wait for work under Forkserver (a later Forkserver
+// Start starts them again). A program that wants that behaviour says so
+// with
 //
 //	defer mp.Shutdown()
 //
 // right after mp.Main. Without it, children still never outlive their
 // parent: when the parent exits, for whatever reason, each child sees its
-// lifeline close and exits at once (see "No orphans" in the package
-// documentation). A child runs Shutdown itself when its target returns.
-func Shutdown() {
-	server.stop()
-	all := children()
-	for _, p := range all {
-		if p.Daemon {
-			_ = p.Terminate()
-		}
-	}
-	for _, p := range all {
-		_ = p.Join()
-	}
-}
+// lifeline close and exits at once, or within its GracePeriod (see "No
+// orphans" in the package documentation). A child runs Shutdown itself
+// when its target returns. ShutdownContext is Shutdown with a deadline.
+func Shutdown() { _ = ShutdownContext(context.Background()) }

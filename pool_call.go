@@ -246,7 +246,7 @@ func startStar[R any](ctx context.Context, p *Pool, fn any, args [][]any, opts [
 	s := newResults[R](len(args))
 	j := newJob(t, len(args), chunk, s, cc)
 	j.star = true
-	box := argsType(t.fn.Type())
+	box := t.argsType()
 	j.encode = func(lo, hi int) ([]byte, []int, []error) {
 		return encodeChunk(hi-lo, lo, nil, box, func(i int) reflect.Value {
 			in, _ := t.convertArgs(args[lo+i]) // checked above

@@ -2,6 +2,7 @@ package mp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -106,7 +107,7 @@ func runWorker(tasks, results *Conn, cfg workerConfig) error {
 		if err != nil {
 			return fmt.Errorf("mp: decoding the arguments of the pool initializer %s: %w", t.display(), err)
 		}
-		if err := t.call(in); err != nil {
+		if err := t.call(context.Background(), in); err != nil {
 			return fmt.Errorf("mp: pool initializer %s: %w", t.display(), err)
 		}
 	}
@@ -190,7 +191,7 @@ func (w *worker) runReflect(t *target, m *taskMsg) (bool, error) {
 	ft := t.fn.Type()
 	itemType := ft.In(0)
 	if m.Star {
-		itemType = argsType(ft)
+		itemType = t.argsType()
 	} else if ft.NumIn() != 1 {
 		return false, w.failAll(m, taskFail{Err: fmt.Sprintf("mp: %s takes %d arguments, not one item", t.display(), ft.NumIn())})
 	}
@@ -208,6 +209,9 @@ func (w *worker) runReflect(t *target, m *taskMsg) (bool, error) {
 			item := items.Elem().Index(k)
 			if m.Star {
 				in = in[:0]
+				if t.ctx { // a function that takes a context first gets one that is never done
+					in = append(in, reflect.ValueOf(context.Background()))
+				}
 				for i := range item.NumField() {
 					in = append(in, item.Field(i))
 				}

@@ -83,21 +83,57 @@ type Process struct {
 	// *os.File.
 	Stdout, Stderr io.Writer
 
+	// GracePeriod is how long the child has to return once it is asked to
+	// stop, by Terminate, or by its parent's death. Then the context of a
+	// target that takes one (a function whose first parameter is a
+	// context.Context, or a RunnerContext) is cancelled, with ErrTerminated
+	// or ErrParentDied as its cause (context.Cause), and
+	// ParentProcess().Done() closes if the parent died. A child that has
+	// not returned when the grace period ends is ended: one terminated
+	// exits with -15, as if Terminate had killed it, and one whose parent
+	// died with 1. A terminated child that returns in time also exits with
+	// -15, once its AtExit functions have run and its queues are flushed.
+	// So a child never outlives its parent by more than GracePeriod.
+	//
+	// The zero value gives no grace: Terminate sends SIGTERM, which kills
+	// a Go program at once (on Windows, TerminateProcess), and the child
+	// exits the moment its parent dies. With a grace period, Terminate
+	// sends SIGTERM on Unix too (a SIGTERM from elsewhere counts the same),
+	// and writes a request on the child's lifeline on Windows; there the
+	// parent also ends the child with TerminateProcess a second after the
+	// grace period, should it still run (a child still starting up reads
+	// no request). A child with a grace period learns of its parent's
+	// death from its lifeline alone, once it runs: on Linux it has no
+	// PR_SET_PDEATHSIG, and on Windows it holds its own Job Object open,
+	// so that the job does not kill it with its parent (see "No orphans"
+	// in the package documentation). As it is started otherwise, a
+	// Forkserver Start with a grace period is a cold one: it takes no
+	// child that waits for work.
+	GracePeriod time.Duration
+
+	// Quiet stops the child from printing, on its standard error, what
+	// made its target fail (see SetQuiet). Join's error carries it either
+	// way. The zero value prints it, unless SetQuiet(true) was called.
+	Quiet bool
+
 	// AuthKey is the process's authentication key (Python's authkey): a
 	// secret that the processes of one tree share, for authenticating the
 	// connections between them. If nil, the child inherits the key of the
 	// calling process; the main process's is random.
 	AuthKey []byte
 
-	mu       sync.Mutex
-	state    procState
-	role     procRole
-	pid      int
-	identity []int
-	done     chan struct{}
-	child    *launch.Child
-	code     int
-	err      error // Join's error, set at exit
+	mu        sync.Mutex
+	state     procState
+	role      procRole
+	pid       int
+	parentPID int    // the PID of the process that made p; 0 if unknown
+	kind      string // String's type name for CurrentProcess in a child
+	identity  []int
+	booted    bool // the bootstrap and files have been sent
+	done      chan struct{}
+	child     *launch.Child
+	code      int
+	err       error // Join's error, set at exit
 }
 
 type procState int
@@ -126,7 +162,9 @@ func NewProcess(target any, args ...any) *Process {
 	return p
 }
 
-// name gives p its identity and, unless set, its default name.
+// name gives p its identity and, unless set, its default name: the kind
+// of process ("Process", or a Runner's type name, as Python names a
+// Process subclass) and its identity, "Process-1:2".
 func (p *Process) name() {
 	if p.identity != nil {
 		return
@@ -134,13 +172,29 @@ func (p *Process) name() {
 	cur := CurrentProcess()
 	n := int(self.children.Add(1))
 	p.identity = append(append([]int(nil), cur.identity...), n)
+	p.parentPID = cur.pid
 	if p.Name == "" {
 		parts := make([]string, len(p.identity))
 		for i, id := range p.identity {
 			parts[i] = strconv.Itoa(id)
 		}
-		p.Name = "Process-" + strings.Join(parts, ":")
+		p.Name = kindOf(p.Target) + "-" + strings.Join(parts, ":")
 	}
+}
+
+// kindOf is what Python's type(p).__name__ would say of a Process running
+// target: the type name of a Runner, "Process" for anything else.
+func kindOf(target any) string {
+	if isRunner(target) {
+		typ := reflect.TypeOf(target)
+		if typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Name() != "" {
+			return typ.Name()
+		}
+	}
+	return "Process"
 }
 
 func newSelf(name string, identity []int, daemon bool, key []byte) *Process {
@@ -264,18 +318,24 @@ func (p *Process) start() error {
 		key = cur.AuthKey
 	}
 	files, passed := handles.Flatten(sets)
+	logOn, logLevel := inheritedLog()
 	boot := &bootstrap.Boot{
 		Target:     t.name,
 		Args:       args,
 		Name:       p.Name,
 		Identity:   p.identity,
 		Daemon:     p.Daemon,
+		Grace:      int64(max(p.GracePeriod, 0)),
+		Quiet:      p.Quiet || quietAll.Load(),
+		QuietAll:   quietAll.Load(),
 		Method:     string(method),
 		ParentPID:  cur.pid,
 		ParentName: cur.Name,
 		AuthKey:    key,
 		Globals:    globals,
 		Passed:     passed,
+		LogStderr:  logOn,
+		LogLevel:   logLevel,
 	}
 	spec, err := p.spec()
 	if err != nil {
@@ -354,6 +414,7 @@ func (p *Process) spec() (*launch.Spec, error) {
 		Stderr:      stderr,
 		WaitDelay:   outputDelay,
 		NoPdeathsig: noPdeathsig,
+		Graceful:    p.GracePeriod > 0,
 	}, nil
 }
 
@@ -402,9 +463,13 @@ func (p *Process) send(child *launch.Child, done <-chan struct{}, boot []byte, f
 		<-done
 		return fmt.Errorf("mp: sending %s its work: %w", p.Name, err)
 	}
+	p.mu.Lock()
+	p.booted = true // the lifeline is free for a request to stop
+	p.mu.Unlock()
 	active.Lock()
 	active.set[p] = struct{}{}
 	active.Unlock()
+	logInfo("started", "name", p.Name, "pid", p.pid)
 	return nil
 }
 
@@ -488,6 +553,7 @@ func (p *Process) exited(e ended) {
 			p.Name, p.pid, lost, ErrItemsLost)
 		err = errors.Join(err, lerr)
 	}
+	logInfo("exited", "name", p.Name, "pid", p.pid, "exitcode", code)
 	p.mu.Lock()
 	p.code, p.err = code, err
 	if p.state == stateStarted {
@@ -499,10 +565,11 @@ func (p *Process) exited(e ended) {
 
 // Run runs the target in the calling process, as Python's run() does: a
 // function target is called with Args (checked as Start checks them), a
-// Runner's Run method is called. A panic in the target is not recovered.
+// Runner's Run method is called. A target that takes a context gets
+// context.Background(). A panic in the target is not recovered.
 func (p *Process) Run() error {
-	if r, ok := p.Target.(Runner); ok {
-		return r.Run()
+	if isRunner(p.Target) {
+		return runOf(p.Target)(context.Background())
 	}
 	// Run needs neither a registered nor a top-level function: any function
 	// with the right results will do.
@@ -521,7 +588,7 @@ func (p *Process) Run() error {
 	if err != nil {
 		return err
 	}
-	return t.call(in)
+	return t.call(context.Background(), in)
 }
 
 func (p *Process) checkChild() error {
@@ -640,16 +707,29 @@ func (p *Process) PID() int {
 
 // Terminate asks the child to exit: SIGTERM on Unix, and on Windows
 // TerminateProcess with an exit code that ExitCode reports as -15. Go
-// programs die of SIGTERM unless they handle it. Terminating a child that
-// has exited does nothing and returns nil.
-func (p *Process) Terminate() error { return p.signal(false) }
+// programs die of SIGTERM unless they handle it. A child with a
+// GracePeriod is asked instead, and has that long to return (see
+// GracePeriod); it exits with -15 too. Terminating a child that has
+// exited does nothing and returns nil.
+func (p *Process) Terminate() error { return p.signal("terminating", p.terminate) }
 
 // Kill ends the child at once: SIGKILL on Unix, TerminateProcess on
 // Windows; ExitCode then reports -9. Killing a child that has exited does
 // nothing and returns nil.
-func (p *Process) Kill() error { return p.signal(true) }
+func (p *Process) Kill() error { return p.signal("killing", kill) }
 
-func (p *Process) signal(hard bool) error {
+// Interrupt interrupts the child, as Python 3.14's interrupt does: SIGINT
+// on Unix, and CTRL_BREAK_EVENT to the child's console process group on
+// Windows, which Go delivers as os.Interrupt too. A child whose target does
+// not handle os.Interrupt (with signal.Notify or signal.NotifyContext) dies
+// of it, and ExitCode reports -2 on every OS; one that handles it goes on
+// as its target decides. On Windows the child must share the parent's
+// console: a parent with none (a service, say) gets the error of
+// GenerateConsoleCtrlEvent. Interrupting a child that has exited does
+// nothing and returns nil.
+func (p *Process) Interrupt() error { return p.signal("interrupting", interrupt) }
+
+func (p *Process) signal(what string, send func(*launch.Child) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkChild(); err != nil {
@@ -658,13 +738,8 @@ func (p *Process) signal(hard bool) error {
 	if p.state == stateExited {
 		return nil
 	}
-	var err error
-	if hard {
-		err = kill(p.child)
-	} else {
-		err = terminate(p.child)
-	}
-	if err != nil && !errors.Is(err, os.ErrProcessDone) {
+	logInfo(what, "name", p.Name, "pid", p.pid)
+	if err := send(p.child); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("mp: signalling %s: %w", p.Name, err)
 	}
 	return nil
@@ -691,32 +766,73 @@ func (p *Process) Close() error {
 	return nil
 }
 
-// String describes p like Python's repr: name, PID and state.
+// String describes p in the shape of Python's repr:
+//
+//	<Process name='Process-1' pid=1234 parent=1200 stopped exitcode=-SIGTERM daemon>
+//
+// the kind of process (Process, a Runner's type name, _MainProcess, or
+// _ParentProcess), its name, PID and parent's PID (None where unknown), its
+// state (initial, started, stopped or closed), the exit code once it has
+// exited, with a signal's name for -N, and daemon for a daemon process.
 func (p *Process) String() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var st string
+	kind, parent, st := kindOf(p.Target), "None", "started"
 	switch {
-	case p.role == roleSelf || p.role == roleParent:
-		st = "started"
-	case p.state == stateNew:
+	case p.parentPID != 0:
+		parent = strconv.Itoa(p.parentPID)
+	case p.role == roleChild:
+		parent = strconv.Itoa(os.Getpid()) // the process that will start it
+	}
+	switch {
+	case p.role == roleSelf && p.kind != "":
+		kind = p.kind
+	case p.role == roleSelf:
+		kind = "_MainProcess"
+	case p.role == roleParent:
+		kind = "_ParentProcess"
+		select {
+		case <-p.doneChan():
+			st = "stopped"
+		default:
+		}
+	case p.state == stateNew, p.state == stateStarting:
 		st = "initial"
-	case p.state == stateStarting:
-		st = "starting"
-	case p.state == stateStarted:
-		st = "started"
 	case p.state == stateExited:
-		st = "stopped exitcode=" + strconv.Itoa(p.code)
+		st = "stopped exitcode=" + exitCodeName(p.code)
 	case p.state == stateClosed:
 		st = "closed"
 	}
+	info := []string{kind, "name=" + pyRepr(p.Name)}
+	if p.pid != 0 && p.state != stateClosed {
+		info = append(info, "pid="+strconv.Itoa(p.pid))
+	}
+	info = append(info, "parent="+parent, st)
 	if p.Daemon {
-		st += " daemon"
+		info = append(info, "daemon")
 	}
-	if p.pid != 0 && p.state != stateExited {
-		return fmt.Sprintf("<Process name=%q pid=%d %s>", p.Name, p.pid, st)
+	return "<" + strings.Join(info, " ") + ">"
+}
+
+// signalNames are the signals whose numbers are the same on every Unix,
+// for exit codes as Python's repr names them (-SIGTERM).
+var signalNames = map[int]string{1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT",
+	8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"}
+
+func exitCodeName(code int) string {
+	if name, ok := signalNames[-code]; ok {
+		return "-" + name
 	}
-	return fmt.Sprintf("<Process name=%q %s>", p.Name, st)
+	return strconv.Itoa(code)
+}
+
+// pyRepr quotes s as Python's repr quotes a plain string: in single
+// quotes, or as Go quotes it if it holds a quote or anything unprintable.
+func pyRepr(s string) string {
+	if q := strconv.Quote(s); !strings.ContainsAny(s, `'"\`) && q == `"`+s+`"` {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
 
 // childEnv is env without any stray marker (the child gets its own),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -575,13 +576,22 @@ func testForgottenGuard(t *testing.T, m mp.StartMethod) {
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=noguard", methodEnv+"="+string(m))
+	// A process that keeps the output open once the helper has exited
+	// fails the test, rather than hanging it (seen under Wine, Forkserver:
+	// the helper's own Linux process lingered after its exit).
+	cmd.WaitDelay = 30 * time.Second
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if runtime.GOOS == "windows" && len(lines) == 1 && regexp.MustCompile(`^start refused in pid \d+: mp: starting Process-1: `).MatchString(lines[0]) {
+		// CreateProcess failed: no child existed to try the guard. The
+		// Wine lane refuses one now and then under load ("Internal error").
+		t.Skipf("Windows could not create the child (seen under Wine, loaded): %s", lines[0])
+	}
 	require.Len(t, lines, 3, string(out))
 	assert.Regexp(t, `^started pid \d+ from pid \d+$`, lines[0])
 	assert.Regexp(t, `^start refused in pid \d+: mp: an attempt has been made to start a new process before the current process has finished its bootstrapping phase`, lines[1])
-	assert.Regexp(t, `^join: guard=true: mp: Process-1 \(pid \d+\) exited with code 0: mp: an attempt`, lines[2])
+	assert.Regexp(t, `^join: guard=true: mp: Process-1 \(pid \d+\) did not run its target: it tried to start a process before calling mp.Main, and was refused \(see mp.ErrMainGuard\); then it exited by itself with code 0$`, lines[2])
 }
 
 // TestBareMarker: the environment marker without the inherited pipes does

@@ -77,7 +77,7 @@ func killWhenReady(t *testing.T, p *mp.Process, ready *mp.Event) {
 }
 
 // TestLockHolderKilled: a Lock or RLock whose holder is killed is taken
-// over by the next acquirer within a second, which is told; by a waiter
+// over by the next acquirer at once (within soon), which is told; by a waiter
 // already waiting, and by a try.
 func TestLockHolderKilled(t *testing.T) {
 	t.Parallel()
@@ -87,7 +87,7 @@ func TestLockHolderKilled(t *testing.T) {
 			ready := newEvent(t)
 			p := startIn(t, m, holdLock, l, ready)
 			killWhenReady(t, p, ready)
-			quickly(t, time.Second, "Lock recovered", func() {
+			quickly(t, soon, "Lock recovered", func() {
 				if try {
 					for {
 						ok, err := l.AcquireTimeout(0)
@@ -116,7 +116,7 @@ func TestLockHolderKilled(t *testing.T) {
 		got := make(chan error, 1)
 		go func() { got <- r.Acquire() }() // waiting already, most likely
 		require.NoError(t, p.Kill())
-		quickly(t, time.Second, "RLock recovered", func() { assert.ErrorIs(t, <-got, mp.ErrOwnerDead) })
+		quickly(t, soon, "RLock recovered", func() { assert.ErrorIs(t, <-got, mp.ErrOwnerDead) })
 		assert.ErrorIs(t, r.Release(), mp.ErrNotOwner, "held by the goroutine that took it over")
 	})
 }
@@ -133,7 +133,7 @@ func TestSemaphoreHolderKilled(t *testing.T) {
 		p := startIn(t, m, holdUnits, s, 2, ready)
 		killWhenReady(t, p, ready)
 		require.NoError(t, s.Acquire(), "the unit never taken")
-		quickly(t, time.Second, "units recovered", func() {
+		quickly(t, soon, "units recovered", func() {
 			for range 2 {
 				assert.ErrorIs(t, s.Acquire(), mp.ErrOwnerDead)
 			}
@@ -191,7 +191,7 @@ func TestConditionWaiterKilled(t *testing.T) {
 		_ = doomed.Join()
 		live := startIn(t, m, condF, cond, sleeping, woken, time.Duration(0))
 		take(t, sleeping)
-		quickly(t, time.Second, "the live waiter woken", func() {
+		quickly(t, soon, "the live waiter woken", func() {
 			notify(t, cond, 1)
 			ok, err := woken.AcquireTimeout(time.Minute)
 			require.NoError(t, err)
@@ -202,7 +202,7 @@ func TestConditionWaiterKilled(t *testing.T) {
 }
 
 // TestBarrierPartyKilled: a party killed while waiting breaks the barrier
-// for the others within a second.
+// for the others at once (within soon).
 func TestBarrierPartyKilled(t *testing.T) {
 	t.Parallel()
 	eachMethod(t, func(t *testing.T, m mp.StartMethod) {
@@ -212,7 +212,7 @@ func TestBarrierPartyKilled(t *testing.T) {
 		other := startIn(t, m, barrierParty, b, newEvent(t))
 		require.NoError(t, untilWaiting(b, 2))
 		require.NoError(t, doomed.Kill())
-		quickly(t, time.Second, "the barrier broken", func() {
+		quickly(t, soon, "the barrier broken", func() {
 			err := other.Join()
 			var ee *mp.ExitError
 			require.ErrorAs(t, err, &ee)
@@ -458,7 +458,7 @@ func kills() int {
 
 // TestSyncKillStorm: children take and release a Lock, and units of a
 // bounded Semaphore, flat out, and are killed at random instants; after
-// every kill this process gets the lock within a second, and at the end
+// every kill this process gets the lock at once (within soon), and at the end
 // it gets every unit back, and not one more.
 func TestSyncKillStorm(t *testing.T) {
 	t.Parallel()
@@ -485,7 +485,7 @@ func TestSyncKillStorm(t *testing.T) {
 		i := k % children
 		require.NoError(t, lps[i].Kill())
 		require.NoError(t, sps[i].Kill())
-		quickly(t, time.Second, fmt.Sprintf("kill %d: lock", k), func() {
+		quickly(t, soon, fmt.Sprintf("kill %d: lock", k), func() {
 			err := l.Acquire()
 			if err != nil {
 				require.ErrorIs(t, err, mp.ErrOwnerDead)
@@ -501,7 +501,7 @@ func TestSyncKillStorm(t *testing.T) {
 		_ = lps[i].Join()
 		_ = sps[i].Join()
 	}
-	quickly(t, time.Second, "every unit back", func() {
+	quickly(t, soon, "every unit back", func() {
 		for range units {
 			if err := s.Acquire(); err != nil {
 				require.ErrorIs(t, err, mp.ErrOwnerDead)

@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -30,13 +31,25 @@ type Runner interface {
 	Run() error
 }
 
-var errorType = reflect.TypeFor[error]()
+// RunnerContext is a Runner whose Run takes a context: the context is
+// cancelled when the child is asked to stop (Terminate) or its parent dies,
+// and the child then has its Process's GracePeriod to return (see
+// Process.GracePeriod). The type must be registered, as a Runner's is.
+type RunnerContext interface {
+	Run(ctx context.Context) error
+}
+
+var (
+	errorType   = reflect.TypeFor[error]()
+	contextType = reflect.TypeFor[context.Context]()
+)
 
 // target is a registered function or Runner type.
 type target struct {
 	name string
 	fn   reflect.Value // function targets
 	typ  reflect.Type  // Runner targets: the type, dereferenced
+	ctx  bool          // the function takes a context.Context first
 	run  chunkRunner   // task functions registered with Task: runs chunks without reflect
 }
 
@@ -69,8 +82,8 @@ func describe(t any) (*target, error) {
 		d.run = tt.runner()
 		return d, nil
 	}
-	if r, ok := t.(Runner); ok {
-		typ := reflect.TypeOf(r)
+	if isRunner(t) {
+		typ := reflect.TypeOf(t)
 		if typ.Kind() == reflect.Pointer {
 			typ = typ.Elem()
 		}
@@ -104,6 +117,15 @@ func describe(t any) (*target, error) {
 	return funcTarget(name, v)
 }
 
+// isRunner reports whether t is a Runner or a RunnerContext.
+func isRunner(t any) bool {
+	switch t.(type) {
+	case Runner, RunnerContext:
+		return true
+	}
+	return false
+}
+
 // funcTarget checks a function's results: nothing or one error for a
 // Process target, a result and an error for a Pool's task function.
 func funcTarget(name string, v reflect.Value) (*target, error) {
@@ -115,7 +137,17 @@ func funcTarget(name string, v reflect.Value) (*target, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s must return nothing, an error, or a result and an error, not %s", ErrInvalidTarget, name, ft)
 	}
-	return &target{name: "func:" + name, fn: v}, nil
+	ctx := ft.NumIn() > 0 && ft.In(0) == contextType
+	return &target{name: "func:" + name, fn: v, ctx: ctx}, nil
+}
+
+// first is the number of leading parameters that are not Args: one for
+// the context of a target that takes one.
+func (t *target) first() int {
+	if t.ctx {
+		return 1
+	}
+	return 0
 }
 
 // returnsResult reports whether t is a task function, returning a result
@@ -202,7 +234,7 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 	if err != nil || len(in) == 0 {
 		return nil, err
 	}
-	box := reflect.New(argsType(t.fn.Type())).Elem()
+	box := reflect.New(t.argsType()).Elem()
 	for i, v := range in {
 		box.Field(i).Set(v)
 	}
@@ -214,10 +246,11 @@ func (t *target) encodeArgs(value any, args []any) ([]byte, error) {
 }
 
 // convertArgs checks args against a function target's parameters and
-// returns one value per parameter; a variadic tail is gathered in a slice.
+// returns one value per parameter but the context of a target that takes
+// one; a variadic tail is gathered in a slice.
 func (t *target) convertArgs(args []any) ([]reflect.Value, error) {
 	ft := t.fn.Type()
-	n := ft.NumIn()
+	n := ft.NumIn() - t.first()
 	if ft.IsVariadic() {
 		if len(args) < n-1 {
 			return nil, fmt.Errorf("%w: %s takes at least %d arguments, got %d", ErrArgs, t.display(), n-1, len(args))
@@ -227,7 +260,7 @@ func (t *target) convertArgs(args []any) ([]reflect.Value, error) {
 	}
 	in := make([]reflect.Value, n)
 	for i := range in {
-		pt := ft.In(i)
+		pt := ft.In(t.first() + i)
 		if ft.IsVariadic() && i == n-1 {
 			rest := reflect.MakeSlice(pt, 0, len(args)-i)
 			for j := i; j < len(args); j++ {
@@ -266,47 +299,61 @@ func convertArg(a any, pt reflect.Type, i int, t *target) (reflect.Value, error)
 
 // decodeArgs is encodeArgs's inverse, run in the child.
 func (t *target) decodeArgs(b []byte) ([]reflect.Value, error) {
-	ft := t.fn.Type()
-	if ft.NumIn() == 0 {
+	n := t.fn.Type().NumIn() - t.first()
+	if n == 0 {
 		return nil, nil
 	}
-	box := reflect.New(argsType(ft))
+	box := reflect.New(t.argsType())
 	if err := wire.Decode(b, box.Interface()); err != nil {
 		return nil, err
 	}
-	in := make([]reflect.Value, ft.NumIn())
+	in := make([]reflect.Value, n)
 	for i := range in {
 		in[i] = box.Elem().Field(i)
 	}
 	return in, nil
 }
 
-// argsType is a struct with one field per parameter, so that the
-// arguments travel as one value of a type both sides know.
-func argsType(ft reflect.Type) reflect.Type {
-	fields := make([]reflect.StructField, ft.NumIn())
+// argsType is a struct with one field per parameter that Args fill, so
+// that the arguments travel as one value of a type both sides know.
+func (t *target) argsType() reflect.Type {
+	ft := t.fn.Type()
+	fields := make([]reflect.StructField, ft.NumIn()-t.first())
 	for i := range fields {
-		fields[i] = reflect.StructField{Name: fmt.Sprintf("A%d", i), Type: ft.In(i)}
+		fields[i] = reflect.StructField{Name: fmt.Sprintf("A%d", i), Type: ft.In(t.first() + i)}
 	}
 	return reflect.StructOf(fields)
 }
 
-// newRunner decodes a Runner's fields in the child. It returns a *T, which
-// implements Runner whether Run has a pointer or a value receiver.
-func (t *target) newRunner(b []byte) (Runner, error) {
+// newRunner decodes a Runner's fields in the child, and returns its Run
+// with the context it takes, if it takes one. The value is a *T, which
+// has the method whether Run has a pointer or a value receiver.
+func (t *target) newRunner(b []byte) (func(context.Context) error, error) {
 	p := reflect.New(t.typ)
 	if err := wire.Decode(b, p.Interface()); err != nil {
 		return nil, err
 	}
-	return p.Interface().(Runner), nil
+	return runOf(p.Interface()), nil
+}
+
+// runOf returns the Run method of a Runner or RunnerContext r.
+func runOf(r any) func(context.Context) error {
+	if rc, ok := r.(RunnerContext); ok {
+		return rc.Run
+	}
+	return func(context.Context) error { return r.(Runner).Run() }
 }
 
 func (t *target) display() string {
 	return strings.SplitN(t.name, ":", 2)[1]
 }
 
-// call runs a function target with decoded args.
-func (t *target) call(in []reflect.Value) error {
+// call runs a function target with decoded args, and ctx first if it
+// takes a context.
+func (t *target) call(ctx context.Context, in []reflect.Value) error {
+	if t.ctx {
+		in = append([]reflect.Value{reflect.ValueOf(&ctx).Elem()}, in...)
+	}
 	var out []reflect.Value
 	if t.fn.Type().IsVariadic() {
 		out = t.fn.CallSlice(in)

@@ -32,12 +32,19 @@ func frame(msg []byte) []byte {
 // more than its read buffer and a few small messages, whatever the frames
 // announce.
 func FuzzHandshake(f *testing.F) {
-	f.Add([]byte{})
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3})
-	f.Add(frame(bytes.Repeat([]byte{0}, 32)))
-	f.Add(append(frame(append([]byte("#CHALLENGE#"), make([]byte, 32)...)), frame(welcome)...))
-	f.Add(frame([]byte("#WELCOME#")))
-	f.Fuzz(func(t *testing.T, in []byte) {
+	for _, legacy := range []bool{false, true} {
+		f.Add([]byte{}, legacy)
+		f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}, legacy)
+		f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0}, legacy)
+		f.Add(frame(bytes.Repeat([]byte{0}, 32)), legacy)
+		f.Add(frame(append([]byte("{sha256}"), make([]byte, 32)...)), legacy)
+		f.Add(frame(append([]byte("{md5}"), make([]byte, 16)...)), legacy)
+		f.Add(frame(make([]byte, 16)), legacy)
+		f.Add(append(frame(append([]byte("#CHALLENGE#"), make([]byte, 20)...)), frame(welcome)...), legacy)
+		f.Add(append(frame(append([]byte("#CHALLENGE#{sha3_384}"), make([]byte, 40)...)), frame(welcome)...), legacy)
+		f.Add(frame([]byte("#WELCOME#")), legacy)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, legacy bool) {
 		for _, side := range []string{"serve", "connect"} {
 			p := &peer{in: bytes.NewReader(in)}
 			c := mp.NewConn(p)
@@ -45,9 +52,9 @@ func FuzzHandshake(f *testing.F) {
 			runtime.ReadMemStats(&before)
 			var err error
 			if side == "serve" {
-				err = auth{[]byte("key")}.serve(c)
+				err = auth{[]byte("key"), legacy}.serve(c)
 			} else {
-				err = auth{[]byte("key")}.connect(c)
+				err = auth{[]byte("key"), legacy}.connect(c)
 			}
 			runtime.ReadMemStats(&after)
 			if err == nil {
@@ -70,8 +77,8 @@ func TestHandshakeBothWays(t *testing.T) {
 		a, b := pipeStreams()
 		ca, cb := mp.NewConn(a), mp.NewConn(b)
 		done := make(chan error, 1)
-		go func() { done <- auth{[]byte(keys[0])}.serve(ca) }()
-		errB := auth{[]byte(keys[1])}.connect(cb)
+		go func() { done <- auth{[]byte(keys[0]), false}.serve(ca) }()
+		errB := auth{[]byte(keys[1]), false}.connect(cb)
 		if keys[0] != keys[1] {
 			a.Close()
 		}

@@ -79,6 +79,11 @@ type Listener struct {
 	// operating system's backlog. Zero means DefaultMaxHandshakes (256).
 	MaxHandshakes int
 
+	// LegacyMD5 lets peers authenticate with HMAC-MD5 and no digest name,
+	// the only form Python 3.11 and older speak (see Client). If false,
+	// such a peer is refused with an error that says so.
+	LegacyMD5 bool
+
 	// Rejected, if not nil, is called with the reason for each connection
 	// the Listener closes without giving it to Accept: an error wrapping
 	// mp.ErrAuth for a peer with another key, one that sent something else
@@ -94,11 +99,12 @@ type Listener struct {
 	dir string // the temporary directory of an automatic Unix socket
 
 	start     sync.Once
-	done      chan struct{} // closed by Close
-	ready     chan *mp.Conn // authenticated, waiting for Accept
-	taken     chan struct{} // Accept took a connection from ready
-	freed     chan struct{} // a handshake ended
-	failed    chan error    // the last error of the listening socket
+	done      chan struct{}            // closed by Close
+	ready     chan accepted            // authenticated, waiting for Accept
+	last      atomic.Pointer[net.Addr] // the peer of the connection Accept last returned
+	taken     chan struct{}            // Accept took a connection from ready
+	freed     chan struct{}            // a handshake ended
+	failed    chan error               // the last error of the listening socket
 	timeout   time.Duration
 	max       int
 	mu        sync.Mutex
@@ -107,6 +113,12 @@ type Listener struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// accepted is an authenticated connection and its peer's address.
+type accepted struct {
+	c    *mp.Conn
+	peer net.Addr
 }
 
 // handshake is a connection being authenticated, and then the stream of
@@ -194,6 +206,17 @@ func (l *Listener) Addr() (family, address string) {
 	return a.Network(), a.String()
 }
 
+// LastAccepted returns the address of the peer of the connection Accept
+// returned last, or nil before the first: Python's last_accepted. A
+// TCP peer's is its host and port; a Unix socket peer's is usually
+// unnamed (an empty *net.UnixAddr), as in Python.
+func (l *Listener) LastAccepted() net.Addr {
+	if a := l.last.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
 // Accept waits for the next authenticated connection. It returns an error
 // wrapping mp.ErrConnClosed once the Listener is closed, and the error of
 // the listening socket if accepting fails (too many open files, say;
@@ -207,12 +230,13 @@ func (l *Listener) Accept() (*mp.Conn, error) {
 	}
 	l.start.Do(l.run)
 	select {
-	case c := <-l.ready:
+	case a := <-l.ready:
 		select {
 		case l.taken <- struct{}{}:
 		default:
 		}
-		return c, nil
+		l.last.Store(&a.peer)
+		return a.c, nil
 	case err := <-l.failed:
 		return nil, err
 	case <-l.done:
@@ -232,7 +256,7 @@ func (l *Listener) run() {
 	}
 	// The accept loop lets at most max-1 wait before it accepts, and at
 	// most max handshakes run: sending to ready never blocks.
-	l.ready = make(chan *mp.Conn, 2*l.max)
+	l.ready = make(chan accepted, 2*l.max)
 	l.wg.Add(1)
 	go l.acceptLoop()
 }
@@ -347,7 +371,7 @@ func (l *Listener) authenticate(h *handshake) {
 	// The Conn that authenticates is the one Accept returns: it may have
 	// read ahead the peer's first message.
 	c := mp.NewConn(h)
-	err := auth{l.key}.serve(c)
+	err := auth{l.key, l.LegacyMD5}.serve(c)
 	l.mu.Lock()
 	for i, p := range l.pending {
 		if p == h {
@@ -370,7 +394,7 @@ func (l *Listener) authenticate(h *handshake) {
 	case err == nil:
 		err = h.nc.SetDeadline(time.Time{})
 		if err == nil {
-			l.ready <- c
+			l.ready <- accepted{c, h.nc.RemoteAddr()}
 			return
 		}
 		err = fmt.Errorf("%w: %w", mp.ErrAuth, err)
@@ -402,8 +426,8 @@ func (l *Listener) Close() error {
 		l.wg.Wait()
 		for {
 			select {
-			case c := <-l.ready:
-				c.Close()
+			case a := <-l.ready:
+				a.c.Close()
 				continue
 			default:
 			}
@@ -421,22 +445,57 @@ func (l *Listener) Close() error {
 // with authKey (nil: mp.CurrentProcess().AuthKey), then challenges the
 // listener. A listener with another key gives an error wrapping
 // mp.ErrAuth. Connecting and authenticating take at most
-// DefaultHandshakeTimeout.
+// DefaultHandshakeTimeout. Client is a zero Dialer's Dial with authKey.
+//
+// The handshake is Python's (3.12 and later): a Python program's
+// Listener(address, authkey=key) accepts this Client, and this package's
+// Listener accepts Python's Client(address, authkey=key), when the keys
+// are the same. SendBytes and RecvBytes then exchange bytes with Python's
+// send_bytes and recv_bytes. Python 3.11 and older need Dialer.LegacyMD5
+// and Listener.LegacyMD5.
 func Client(family, address string, authKey []byte) (*mp.Conn, error) {
+	return (&Dialer{AuthKey: authKey}).Dial(family, address)
+}
+
+// Dialer holds the settings of a connection to a Listener. The zero
+// Dialer is Client's.
+type Dialer struct {
+	// AuthKey is the key the Dialer authenticates with. If nil, it is
+	// mp.CurrentProcess().AuthKey, which the processes of a tree share.
+	AuthKey []byte
+
+	// Timeout bounds connecting and authenticating. Zero means
+	// DefaultHandshakeTimeout (20 s).
+	Timeout time.Duration
+
+	// LegacyMD5 lets the Dialer authenticate with HMAC-MD5 and no digest
+	// name, the only form Python 3.11 and older speak. If false, a
+	// listener that asks for it is refused with an error that says so.
+	LegacyMD5 bool
+}
+
+// Dial connects to a Listener at address in family ("" for
+// DefaultFamily), and authenticates as Client describes.
+func (d *Dialer) Dial(family, address string) (*mp.Conn, error) {
 	if family == "" {
 		family = DefaultFamily()
 	}
-	if authKey == nil {
-		authKey = mp.CurrentProcess().AuthKey
+	key := d.AuthKey
+	if key == nil {
+		key = mp.CurrentProcess().AuthKey
 	}
-	deadline := time.Now().Add(DefaultHandshakeTimeout)
-	nc, err := net.DialTimeout(family, address, DefaultHandshakeTimeout)
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	nc, err := net.DialTimeout(family, address, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("mp: connect: %w", err)
 	}
 	_ = nc.SetDeadline(deadline)
 	c := mp.NewConn(nc)
-	if err := (auth{authKey}).connect(c); err != nil {
+	if err := (auth{key, d.LegacyMD5}).connect(c); err != nil {
 		nc.Close()
 		return nil, err
 	}

@@ -120,9 +120,20 @@ func TestListenerChild(t *testing.T) {
 			fam, addr := l.Addr()
 			assert.Equal(t, family, fam)
 			p := start(t, mp.NewProcess(dial, fam, addr))
+			assert.Nil(t, l.LastAccepted(), "before the first Accept")
 			c, err := l.Accept()
 			require.NoError(t, err)
 			defer c.Close()
+			switch peer := l.LastAccepted().(type) {
+			case *net.TCPAddr:
+				assert.Equal(t, connection.FamilyTCP, family)
+				assert.True(t, peer.IP.IsLoopback(), "%v", peer)
+				assert.NotEqual(t, addr, peer.String(), "the peer's address, not the listener's")
+			case *net.UnixAddr:
+				assert.Equal(t, connection.FamilyUnix, family)
+			default:
+				t.Errorf("LastAccepted: %T %v", peer, peer)
+			}
 			var it item
 			require.NoError(t, c.Recv(&it))
 			assert.Equal(t, item{1, "from " + p.Name}, it)

@@ -57,6 +57,18 @@ func show() {
 	fmt.Printf("money=%d settings=%s/%s/%v notCarried=%s\n", money, settings.Name, limit, settings.Tags, notCarried)
 }
 
+// showTwoGenerations prints the start method it was started with and runs
+// show in a child of its own, started with the default method.
+func showTwoGenerations() error {
+	fmt.Printf("method=%s\n", mp.GetStartMethod())
+	money++ // the grandchild must see this, as of its Start
+	p := mp.NewProcess(show)
+	if err := p.Start(); err != nil {
+		return err
+	}
+	return p.Join()
+}
+
 type opaque struct{ hidden int }
 
 // badGlobalMain registers a global that cannot be carried and tries a Fork start.
@@ -78,7 +90,7 @@ func TestMain(m *testing.M) {
 		badGlobalMain()
 		os.Exit(0)
 	}
-	mp.Main(spend, show)
+	mp.Main(spend, show, showTwoGenerations)
 	// Race-enabled children otherwise sleep 1 s at exit to flush reports.
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
@@ -171,6 +183,19 @@ func TestDefaultStartMethod(t *testing.T) {
 	money = 321
 	t.Cleanup(func() { money = 100 })
 	assert.True(t, strings.HasPrefix(run(t, "", show), "money=321 "), "zero StartMethod uses the default")
+}
+
+// TestChildKeepsItsStartMethod checks that a child reports the method it
+// was started with, and that its own children default to it, so that Fork
+// carries the registered globals to every generation, as a forked Python
+// child's children are forked.
+func TestChildKeepsItsStartMethod(t *testing.T) {
+	money = 500
+	t.Cleanup(func() { money = 100 })
+	assert.Equal(t, "method=fork\nmoney=501 settings=initial/nil/map[] notCarried=initial\n", run(t, mp.Fork, showTwoGenerations))
+	assert.Equal(t, "method=spawn\nmoney=100 settings=initial/nil/map[] notCarried=initial\n", run(t, mp.Spawn, showTwoGenerations))
+	assert.Equal(t, "method=forkserver\nmoney=100 settings=initial/nil/map[] notCarried=initial\n", run(t, mp.Forkserver, showTwoGenerations))
+	assert.Equal(t, mp.Spawn, mp.GetStartMethod(), "the parent's default is its own")
 }
 
 func TestUncarriableGlobal(t *testing.T) {

@@ -29,8 +29,8 @@ func TestMethods(t *testing.T) {
 	assert.Regexp(t, `\[pid (\d+)\] child: CurrentProcess\(\).Name = "`+m[1]+`", PID\(\) = \d+; ParentProcess\(\).Name = "MainProcess", PID\(\) = `+pid+` \(os.Getppid\(\) = `+pid+`\)`, out)
 
 	assert.Contains(t, out, "given name: worker\n")
-	assert.Contains(t, out, `before Start: <Process name="worker" initial>, IsAlive() = false, PID() = 0`)
-	assert.Regexp(t, `after Start: <Process name="worker" pid=\d+ started>, IsAlive\(\) = true, PID\(\) = [1-9]\d*`, out)
+	assert.Contains(t, out, `before Start: <Process name='worker' parent=`+pid+` initial>, IsAlive() = false, PID() = 0`)
+	assert.Regexp(t, `after Start: <Process name='worker' pid=\d+ parent=`+pid+` started>, IsAlive\(\) = true, PID\(\) = [1-9]\d*`, out)
 	assert.Contains(t, out, "active children: [spinner worker]\n")
 
 	blocked, running := "blocked", "running"
@@ -43,5 +43,5 @@ func TestMethods(t *testing.T) {
 	assert.Regexp(t, `IsAlive\(\) right after Terminate: (true|false) `, out)
 	assert.Regexp(t, `JoinTimeout: mp: worker \(pid \d+\) .*-15`, out)
 	assert.Contains(t, out, "after JoinTimeout: IsAlive() = false, ExitCode() = -15, true, Status() = exited\n")
-	assert.Contains(t, out, `<Process name="worker" stopped exitcode=-15>`)
+	assert.Regexp(t, `<Process name='worker' pid=\d+ parent=`+pid+` stopped exitcode=-SIGTERM>`, out)
 }

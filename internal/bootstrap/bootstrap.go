@@ -10,8 +10,9 @@
 //   - the boot channel, parent to child: one [KindBoot] frame carrying a
 //     [Boot], then the files that Boot.Passed and Boot.Stdio announce (see
 //     package handles). The parent then keeps its end open and writes
-//     nothing more: the channel is the child's lifeline, and end of file on
-//     it means the parent has died.
+//     nothing more but, on Windows, a [Terminate] byte to ask a child with
+//     a grace period to stop: the channel is the child's lifeline, and end
+//     of file on it means the parent has died.
 //   - the report pipe, child to parent: an empty [KindStarted] frame when
 //     the target is about to run, then at most one [KindReport] frame
 //     carrying a [Report]. Whatever follows them, or stands in their place,
@@ -75,6 +76,11 @@ const (
 	KindWaiting byte = 'w' // from such a child, on the report pipe: it waits for its Boot
 )
 
+// Terminate is the byte a parent writes on the lifeline, after the
+// bootstrap, to ask a child with a grace period to stop: Windows'
+// graceful Terminate, for want of a signal (Unix sends SIGTERM).
+const Terminate byte = 'T'
+
 // magic opens every frame: 4 bytes of magic, one kind byte, a 4-byte
 // big-endian payload length.
 var magic = [4]byte{0, 'm', 'p', Version}
@@ -127,6 +133,9 @@ type Boot struct {
 	Name     string // the child's process name
 	Identity []int  // Python's _identity: 1-based positions from the main process down
 	Daemon   bool   // the child is a daemon process
+	Grace    int64  // the child's grace period, in nanoseconds (Process.GracePeriod)
+	Quiet    bool   // the child prints nothing when its target fails
+	QuietAll bool   // the parent's mp.SetQuiet, which the child inherits
 	Method   string // the start method: "spawn", "fork" or "forkserver"
 
 	ParentPID  int    // the parent's process ID
@@ -140,6 +149,9 @@ type Boot struct {
 	// other passable values among the arguments and globals, which refer
 	// to them by identity.
 	Passed []Passed
+
+	LogStderr bool // the parent called mp.LogToStderr: the child does too,
+	LogLevel  int  // at this slog level
 
 	// Stdio says which of the child's standard files (0, 1, 2) are
 	// replaced, before the target runs, by files that follow those of

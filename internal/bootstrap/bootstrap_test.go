@@ -18,11 +18,12 @@ import (
 func sampleBoot() *bootstrap.Boot {
 	return &bootstrap.Boot{
 		Nonce: "n0nce", Target: "func:main.worker", Args: []byte{1, 2, 3},
-		Name: "Process-1:2", Identity: []int{1, 2}, Daemon: true, Method: "fork",
+		Name: "Process-1:2", Identity: []int{1, 2}, Daemon: true, Grace: 1500, Quiet: true, QuietAll: true, Method: "fork",
 		ParentPID: 4242, ParentName: "Process-1", AuthKey: []byte("key"),
-		Globals: map[string][]byte{"money": {9}, "empty": {}},
-		Passed:  []bootstrap.Passed{{ID: [16]byte{1, 2}, N: 3}, {ID: [16]byte{15: 9}, N: 0}},
-		Stdio:   [3]bool{false, true, true},
+		Globals:   map[string][]byte{"money": {9}, "empty": {}},
+		Passed:    []bootstrap.Passed{{ID: [16]byte{1, 2}, N: 3}, {ID: [16]byte{15: 9}, N: 0}},
+		LogStderr: true, LogLevel: -4,
+		Stdio: [3]bool{false, true, true},
 	}
 }
 

@@ -32,6 +32,9 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.Int(int64(id))
 	}
 	w.Bool(b.Daemon)
+	w.Int(b.Grace)
+	w.Bool(b.Quiet)
+	w.Bool(b.QuietAll)
 	w.String(b.Method)
 	w.Int(int64(b.ParentPID))
 	w.String(b.ParentName)
@@ -51,6 +54,8 @@ func (b *Boot) appendTo(dst []byte) []byte {
 		w.Raw(p.ID[:])
 		w.Uint(uint64(p.N))
 	}
+	w.Bool(b.LogStderr)
+	w.Int(int64(b.LogLevel))
 	var stdio byte
 	for i, set := range b.Stdio {
 		if set {
@@ -76,6 +81,9 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 		}
 	}
 	b.Daemon = r.Bool()
+	b.Grace = r.Int()
+	b.Quiet = r.Bool()
+	b.QuietAll = r.Bool()
 	b.Method = r.String()
 	b.ParentPID = int(r.Int())
 	b.ParentName = r.String()
@@ -98,6 +106,8 @@ func (b *Boot) UnmarshalBinary(p []byte) error {
 			}
 		}
 	}
+	b.LogStderr = r.Bool()
+	b.LogLevel = int(r.Int())
 	stdio := r.Byte()
 	if stdio > 7 {
 		r.Fail("standard files")

@@ -38,6 +38,12 @@ type Spec struct {
 	// that tests can show the lifeline alone is enough, as it must be on
 	// other systems. Elsewhere it does nothing.
 	NoPdeathsig bool
+
+	// Graceful starts a child that has a grace period to end in when its
+	// parent dies: on Linux it gets no PR_SET_PDEATHSIG; on Windows it
+	// holds its own Job Object open, so that the job does not kill it with
+	// its parent. Its lifeline ends it.
+	Graceful bool
 }
 
 // Child is a started child process.

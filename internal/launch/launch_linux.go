@@ -8,7 +8,12 @@ import (
 )
 
 // On Linux a child also gets PR_SET_PDEATHSIG = SIGKILL, so that it dies with
-// its parent even before it reads its lifeline. The kernel sends the signal
+// its parent even before it reads its lifeline; not a child with a grace
+// period, which its lifeline alone ends, as on the other Unixes. (A death
+// signal it would handle could not be told from Terminate's SIGTERM: the
+// kernel sends it when the creating thread exits, and a process killed
+// with SIGKILL loses its threads one by one, so the child may still see
+// its parent's PID as its own parent's.) The kernel sends the signal
 // when the parent *thread* that created the child exits, not the process
 // (golang/go#27505): a Go thread can exit while the process lives on (a
 // goroutine that ends while locked to its thread takes the thread with it).
@@ -43,7 +48,7 @@ type sysProc struct {
 
 // start starts cmd from the launcher thread.
 func start(cmd *exec.Cmd, s *Spec) (sysProc, error) {
-	if !s.NoPdeathsig {
+	if !s.NoPdeathsig && !s.Graceful {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	launcher.mu.Lock()

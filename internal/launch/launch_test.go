@@ -25,8 +25,17 @@ func TestMain(m *testing.M) {
 	if v, ok := os.LookupEnv(markerEnv); ok {
 		os.Exit(child(v))
 	}
+	if h, ok := helpers[os.Getenv(helperEnv)]; ok {
+		h()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
+
+// helpers are programs the tests run the test binary as, by helperEnv.
+var helpers = map[string]func(){}
+
+const helperEnv = "LAUNCH_TEST_HELPER"
 
 func child(v string) int {
 	var boot, report uintptr
@@ -54,9 +63,18 @@ func child(v string) int {
 
 func start(t *testing.T, code int) *launch.Child {
 	t.Helper()
-	exe, err := os.Executable()
+	c, err := startSpec(code, false)
 	require.NoError(t, err)
-	c, err := launch.Start(&launch.Spec{
+	return c
+}
+
+// startSpec starts a child that exits with code (or sleeps, if negative).
+func startSpec(code int, graceful bool) (*launch.Child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return launch.Start(&launch.Spec{
 		Path:   exe,
 		Args:   []string{exe},
 		Env:    os.Environ(),
@@ -65,9 +83,8 @@ func start(t *testing.T, code int) *launch.Child {
 		Marker: func(boot, report uintptr) string {
 			return fmt.Sprintf("%s=%d:%d:%d", markerEnv, boot, report, code)
 		},
+		Graceful: graceful,
 	})
-	require.NoError(t, err)
-	return c
 }
 
 func TestStartWait(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -25,6 +26,7 @@ const (
 type sysProc struct {
 	process   windows.Handle
 	jobHandle windows.Handle
+	asked     bool // Ask wrote its request
 }
 
 // newBoot creates the boot channel, a pipe. Anonymous pipes on Windows
@@ -71,14 +73,24 @@ func prepare(cmd *exec.Cmd, ch *channels) (boot, report uintptr) {
 // PID. That PID cannot have been reused: os.Process holds a handle to the
 // child until it is waited for, and Windows does not reuse the ID of a
 // process while a handle to it is open.
-func start(cmd *exec.Cmd, _ *Spec) (sysProc, error) {
+//
+// A Graceful child, which must outlive its parent by its grace period,
+// breaks away from the jobs its parent is in (which kill what is in them
+// when the parent dies, or is reaped), where they allow it: every job of
+// this package does (JOB_OBJECT_LIMIT_BREAKAWAY_OK). And it is given a
+// handle to its own job: the job, and the child with it, then lasts until
+// both the parent's handle and the child's are closed, that is until the
+// child too has died. What the child left running is killed then, as for
+// any child. Where a job of the parent forbids breaking away, the child
+// stays in it, and dies with it.
+func start(cmd *exec.Cmd, s *Spec) (sysProc, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
 		return sysProc{}, fmt.Errorf("creating a job object: %w", err)
 	}
 	info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{
 		BasicLimitInformation: windows.JOBOBJECT_BASIC_LIMIT_INFORMATION{
-			LimitFlags: windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+			LimitFlags: windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | windows.JOB_OBJECT_LIMIT_BREAKAWAY_OK,
 		},
 	}
 	if _, err := windows.SetInformationJobObject(job, windows.JobObjectExtendedLimitInformation,
@@ -86,7 +98,20 @@ func start(cmd *exec.Cmd, _ *Spec) (sysProc, error) {
 		windows.CloseHandle(job)
 		return sysProc{}, fmt.Errorf("setting up a job object: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	if s.Graceful {
+		cmd.SysProcAttr.CreationFlags |= windows.CREATE_BREAKAWAY_FROM_JOB
+	}
+	err = cmd.Start()
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) && s.Graceful {
+		// A job this process is in forbids breaking away: the child stays
+		// in it, and dies with it. A Cmd starts once: start a copy.
+		attr := *cmd.SysProcAttr
+		attr.CreationFlags &^= windows.CREATE_BREAKAWAY_FROM_JOB
+		*cmd = exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdin: cmd.Stdin,
+			Stdout: cmd.Stdout, Stderr: cmd.Stderr, WaitDelay: cmd.WaitDelay, SysProcAttr: &attr}
+		err = cmd.Start()
+	}
+	if err != nil {
 		windows.CloseHandle(job)
 		return sysProc{}, err
 	}
@@ -94,7 +119,12 @@ func start(cmd *exec.Cmd, _ *Spec) (sysProc, error) {
 		windows.PROCESS_QUERY_LIMITED_INFORMATION | windows.PROCESS_DUP_HANDLE
 	h, err := windows.OpenProcess(access, false, uint32(cmd.Process.Pid))
 	if err == nil {
-		if err = windows.AssignProcessToJobObject(job, h); err != nil {
+		err = windows.AssignProcessToJobObject(job, h)
+		if err == nil && s.Graceful {
+			var inChild windows.Handle // the child never uses it: it only holds the job open
+			err = windows.DuplicateHandle(windows.CurrentProcess(), job, h, &inChild, 0, false, windows.DUPLICATE_SAME_ACCESS)
+		}
+		if err != nil {
 			windows.CloseHandle(h)
 		}
 	}
@@ -128,19 +158,57 @@ func (c *Child) WithProcess(f func(proc uintptr) error) error {
 // TerminateProcess fail with ERROR_ACCESS_DENIED: that, and a child that
 // has been reaped, give os.ErrProcessDone.
 func (c *Child) Terminate(code uint32) error {
-	return c.live(func(_ *os.Process, s *sysProc) error {
-		err := windows.TerminateProcess(s.process, code)
-		if err != nil {
-			if ev, werr := windows.WaitForSingleObject(s.process, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
-				return os.ErrProcessDone
-			}
+	return c.live(func(_ *os.Process, s *sysProc) error { return terminate(s, code) })
+}
+
+func terminate(s *sysProc, code uint32) error {
+	err := windows.TerminateProcess(s.process, code)
+	if err != nil {
+		if ev, werr := windows.WaitForSingleObject(s.process, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
+			return os.ErrProcessDone
 		}
-		return err
+	}
+	return err
+}
+
+// Ask writes the byte req on the boot channel, the lifeline, once, and
+// ends the child with TerminateProcess and code if it is still running
+// after backstop: a request to stop, which Windows has no signal for. A
+// later Ask does nothing. If the write fails (the child is gone, or
+// going), Ask ends the child at once. The write does not wait: the child
+// reads its lifeline, and a pipe holds a byte in any case.
+func (c *Child) Ask(req byte, backstop time.Duration, code uint32) error {
+	return c.live(func(_ *os.Process, s *sysProc) error {
+		if s.asked {
+			return nil
+		}
+		if _, err := c.Boot.Write([]byte{req}); err != nil {
+			return terminate(s, code)
+		}
+		s.asked = true
+		time.AfterFunc(backstop, func() { _ = c.Terminate(code) })
+		return nil
 	})
 }
 
-// ExitCode is Python's exit code: the status, with TerminateCode and
-// KillCode reported as -15 and -9; 1 for a nil ps (the wait failed).
+// CtrlBreak sends CTRL_BREAK_EVENT to the child's process group, which
+// is the child's own (CREATE_NEW_PROCESS_GROUP) and has its process ID.
+// The console API takes that ID only; it cannot name another process
+// here, as the child is not yet reaped (see Start). The child must share
+// the caller's console.
+func (c *Child) CtrlBreak() error {
+	return c.live(func(p *os.Process, _ *sysProc) error {
+		return windows.GenerateConsoleCtrlEvent(windows.CTRL_BREAK_EVENT, uint32(p.Pid))
+	})
+}
+
+// statusControlCExit is the exit code of a process that a console control
+// event ended (STATUS_CONTROL_C_EXIT).
+const statusControlCExit = 0xC000013A
+
+// ExitCode is Python's exit code: the status, with TerminateCode, KillCode
+// and a death by a console control event (CtrlBreak) reported as -15, -9
+// and -2; 1 for a nil ps (the wait failed).
 func ExitCode(ps *os.ProcessState) int {
 	if ps == nil {
 		return 1
@@ -150,6 +218,8 @@ func ExitCode(ps *os.ProcessState) int {
 		return -15
 	case KillCode:
 		return -9
+	case statusControlCExit:
+		return -2
 	}
 	return ps.ExitCode()
 }

@@ -50,6 +50,8 @@ func FuzzFrame(f *testing.F) {
 	f.Add(AppendFrame(AppendFrame(nil, []byte("a")), nil))
 	f.Add([]byte{0, 0, 0})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1, 2})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0})
 	f.Add(binary.BigEndian.AppendUint32(nil, 1<<20))
 	f.Add(binary.BigEndian.AppendUint32(nil, 1<<16))
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -576,11 +576,19 @@ func testForgottenGuard(t *testing.T, m mp.StartMethod) {
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=noguard", methodEnv+"="+string(m))
-	// A process that keeps the output open once the helper has exited
-	// fails the test, rather than hanging it (seen under Wine, Forkserver:
-	// the helper's own Linux process lingered after its exit).
-	cmd.WaitDelay = 30 * time.Second
-	out, err := cmd.CombinedOutput()
+	// The output goes to a file, not a pipe: Wait then returns when the
+	// helper exits, whoever else holds the file. (Under Wine, with
+	// Forkserver, the helper's own Linux process was seen to linger, in
+	// a read of a pipe, after Windows had reported its exit: a pipe's
+	// end of file never came, and the test hung.) The file is removed
+	// best-effort: Windows refuses while a lingering process holds it.
+	f, err := os.CreateTemp("", "mp-forgotten-guard-*")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close(); _ = os.Remove(f.Name()) })
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	out, rerr := os.ReadFile(f.Name())
+	require.NoError(t, rerr)
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if runtime.GOOS == "windows" && len(lines) == 1 && regexp.MustCompile(`^start refused in pid \d+: mp: starting Process-1: `).MatchString(lines[0]) {

@@ -242,6 +242,11 @@ const methodEnv = "MP_TEST_METHOD"
 // noGuardMain is a program without mp.Main that starts a process: its
 // child, which runs this again, must be refused.
 func noGuardMain() {
+	// As every program should: Shutdown ends the children Forkserver
+	// started ahead of time, and waits for them, before the program
+	// exits. (Without it, an exit in the middle of starting one left, under
+	// Wine, a process that never ended and held the test's output.)
+	defer mp.Shutdown()
 	p := mp.NewProcess(noop)
 	p.StartMethod = mp.StartMethod(os.Getenv(methodEnv))
 	if err := p.Start(); err != nil {

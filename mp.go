@@ -3,38 +3,11 @@ package mp
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-)
-
-// Errors for misuse of a Process, compared with errors.Is.
-var (
-	// ErrAlreadyStarted: Start was called on a process that was started.
-	ErrAlreadyStarted = errors.New("mp: process already started")
-	// ErrNotStarted: Join, Terminate, Kill or Status before Start.
-	ErrNotStarted = errors.New("mp: process not started")
-	// ErrStillRunning: Close of a live process, or a join that timed out.
-	ErrStillRunning = errors.New("mp: process is still running")
-	// ErrClosed: any use of a process after Close.
-	ErrClosed = errors.New("mp: process is closed")
-	// ErrNotChild: Join, Terminate or Kill of a process that is not a child
-	// of this one, such as CurrentProcess() or ParentProcess().
-	ErrNotChild = errors.New("mp: can only join, terminate or kill a child process")
-	// ErrDaemonic: a daemon process called Start. As in Python, daemon
-	// processes may not have children: they are terminated when their parent
-	// ends, and would leave their own children behind.
-	ErrDaemonic = errors.New("mp: daemon processes are not allowed to have children")
-	// ErrMainGuard: a child process reached Start before mp.Main, or exited
-	// without reaching it. See the package documentation, "The main guard".
-	ErrMainGuard = errors.New("mp: an attempt has been made to start a new process before the current process " +
-		"has finished its bootstrapping phase: call mp.Main(targets...) as the first statement of main " +
-		"(and of TestMain in tests), before any code that starts processes")
-	// ErrInvalidStartMethod: an unknown StartMethod.
-	ErrInvalidStartMethod = errors.New("mp: invalid start method")
 )
 
 // StartMethod says how a child process is started. The zero value means the

@@ -2,7 +2,6 @@ package mp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -61,13 +60,6 @@ var registry = struct {
 // anonymous matches the names the compiler gives function literals
 // ("main.main.func1", "pkg.F.func2.1") and method values ("pkg.T.M-fm").
 var anonymous = regexp.MustCompile(`\.func\d+(\.\d+)*$|-fm$|\.gowrap\d+$`)
-
-// ErrInvalidTarget reports a target that cannot run in a child: a closure,
-// a method value, an instantiation of a generic function, a function with
-// results other than one error (or, for a Pool, a result and an error), a
-// value that is neither a function nor a
-// Runner, or one that was not registered.
-var ErrInvalidTarget = errors.New("mp: invalid target")
 
 // describe inspects t without registering it.
 func describe(t any) (*target, error) {
@@ -207,9 +199,6 @@ func lookup(t any) (*target, error) {
 	}
 	return reg, nil
 }
-
-// ErrArgs reports arguments that do not fit the target.
-var ErrArgs = errors.New("mp: bad arguments")
 
 // encodeArgs checks args against the target and encodes them for the child.
 func (t *target) encodeArgs(value any, args []any) ([]byte, error) {

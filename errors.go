@@ -102,6 +102,7 @@ type BufferTooShortError struct {
 	Buffer  int    // the length of the buffer it did not fit in
 }
 
+// Error says how long the message was and how short the buffer.
 func (e *BufferTooShortError) Error() string {
 	return fmt.Sprintf("%v: a message of %d bytes for a buffer of %d", ErrBufferTooShort, len(e.Message), e.Buffer)
 }
@@ -146,6 +147,8 @@ type ExitError struct {
 	task  bool  // a Pool task's failure: the worker lives on
 }
 
+// Error says which child failed and how: its error, its panic, or its
+// exit code or signal.
 func (e *ExitError) Error() string {
 	who := fmt.Sprintf("mp: %s (pid %d)", e.Name, e.PID)
 	switch {
@@ -291,6 +294,7 @@ type TaskError struct {
 	Err   error // why it failed
 }
 
+// Error names the item's index and why it failed.
 func (e *TaskError) Error() string {
 	return fmt.Sprintf("mp: task %d: %s", e.Index, strings.TrimPrefix(e.Err.Error(), "mp: "))
 }

@@ -386,11 +386,13 @@ func (l *Listener) authenticate(h *handshake) {
 	default:
 	}
 	switch {
+	case h.dropped.Load():
+		// Reported even if the Listener has closed since: it was dropped
+		// before, for a newer connection.
+		err = fmt.Errorf("%w: dropped for a newer connection after %v: %d handshakes were under way (MaxHandshakes)", mp.ErrAuth, time.Since(h.since).Round(time.Millisecond), l.max)
 	case closed:
 		h.nc.Close()
 		return
-	case h.dropped.Load():
-		err = fmt.Errorf("%w: dropped for a newer connection after %v: %d handshakes were under way (MaxHandshakes)", mp.ErrAuth, time.Since(h.since).Round(time.Millisecond), l.max)
 	case err == nil:
 		err = h.nc.SetDeadline(time.Time{})
 		if err == nil {

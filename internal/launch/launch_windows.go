@@ -124,6 +124,14 @@ func start(cmd *exec.Cmd, s *Spec) (sysProc, error) {
 			var inChild windows.Handle // the child never uses it: it only holds the job open
 			err = windows.DuplicateHandle(windows.CurrentProcess(), job, h, &inChild, 0, false, windows.DUPLICATE_SAME_ACCESS)
 		}
+		if err != nil && exited(h) {
+			// The child has exited already (a program that ends before
+			// mp.Main, say): Windows refuses to put a process that has
+			// ended in a job, and there is nothing left to contain. The
+			// bootstrap's send fails, and the child's end is reported as
+			// any child's.
+			err = nil
+		}
 		if err != nil {
 			windows.CloseHandle(h)
 		}
@@ -135,6 +143,12 @@ func start(cmd *exec.Cmd, s *Spec) (sysProc, error) {
 		return sysProc{}, fmt.Errorf("putting the child in its job object: %w", err)
 	}
 	return sysProc{process: h, jobHandle: job}, nil
+}
+
+// exited reports whether the process h has ended.
+func exited(h windows.Handle) bool {
+	ev, err := windows.WaitForSingleObject(h, 0)
+	return err == nil && ev == windows.WAIT_OBJECT_0
 }
 
 // release closes the handles once the child has been reaped; closing the

@@ -28,17 +28,20 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// checkAlloc fails t if f allocates more than allocBound(n), twice.
-func checkAlloc(t *testing.T, what string, n int, f func()) {
+// checkAlloc fails t if f allocates more than allocBound(n) plus ahead
+// (what the decoder may allocate before the bytes come) every time of
+// five: tests running in parallel allocate too, and are counted.
+func checkAlloc(t *testing.T, what string, n int, ahead uint64, f func()) {
 	t.Helper()
 	f() // warm the caches of types met for the first time
+	bound := allocBound(n) + ahead
 	for try := 0; ; try++ {
 		got := allocated(f)
-		if got <= allocBound(n) {
+		if got <= bound {
 			return
 		}
-		if try == 1 {
-			t.Fatalf("%s: decoding %d bytes allocated %d bytes, more than %d", what, n, got, allocBound(n))
+		if try == 4 {
+			t.Fatalf("%s: decoding %d bytes allocated %d bytes, more than %d", what, n, got, bound)
 		}
 	}
 }
@@ -71,7 +74,9 @@ func FuzzFrame(f *testing.F) {
 				}
 			}
 		}
-		checkAlloc(t, "frames", len(in), read)
+		// A frame's length is believed up to the maximum (64 KiB here)
+		// before its bytes come: at most that much more (ReadChunk).
+		checkAlloc(t, "frames", len(in), 1<<16, read)
 		_ = ValidFrames(in)
 	})
 }
@@ -152,7 +157,7 @@ func FuzzValue(f *testing.F) {
 			checkFast(t, in, typ)
 			p := reflect.New(typ)
 			var err error
-			checkAlloc(t, typ.String(), len(in), func() {
+			checkAlloc(t, typ.String(), len(in), 0, func() {
 				err = Decode(in, p.Interface())
 			})
 			if err != nil && !errors.Is(err, ErrBadMessage) {

@@ -194,6 +194,13 @@ func (s *slot) run() {
 			}
 			w, err := s.p.startWorker()
 			if err != nil {
+				// A start may fail for a moment (the system short of
+				// processes, or Wine's CreateProcess under load): once
+				// more, after a pause, before a task pays for it.
+				time.Sleep(restartPause)
+				w, err = s.p.startWorker()
+			}
+			if err != nil {
 				// Fail a task rather than let it wait for a worker that
 				// cannot be had; the next task tries again.
 				if sp, ok, _ := s.p.take(1, nil); ok {
@@ -207,6 +214,10 @@ func (s *slot) run() {
 		s.wait()
 	}
 }
+
+// restartPause is how long a slot waits before it tries again to start a
+// worker that failed to start.
+const restartPause = 100 * time.Millisecond
 
 // awaitWork waits, without a worker, until there are tasks to hand out. It
 // returns false when the slot is to end: the pool was terminated, or is

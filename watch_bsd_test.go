@@ -23,10 +23,16 @@ func watchExit(t *testing.T, pid int) func(time.Duration) bool {
 	_, err = unix.Kevent(kq, []unix.Kevent_t{ev}, nil, nil)
 	require.NoError(t, err, "process %d should be alive", pid)
 	return func(d time.Duration) bool {
-		ts := unix.NsecToTimespec(d.Nanoseconds())
-		out := make([]unix.Kevent_t, 1)
-		n, err := unix.Kevent(kq, nil, out, &ts)
-		require.NoError(t, err)
-		return n == 1
+		deadline := time.Now().Add(d)
+		for {
+			ts := unix.NsecToTimespec(max(time.Until(deadline), 0).Nanoseconds())
+			out := make([]unix.Kevent_t, 1)
+			n, err := unix.Kevent(kq, nil, out, &ts)
+			if err == unix.EINTR {
+				continue // a signal: wait on until the deadline
+			}
+			require.NoError(t, err)
+			return n == 1
+		}
 	}
 }

@@ -27,9 +27,15 @@ func watchExit(t *testing.T, pid int) func(time.Duration) bool {
 	require.NoError(t, err, "process %d should be alive", pid)
 	t.Cleanup(func() { unix.Close(fd) })
 	return func(d time.Duration) bool {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, int(d.Milliseconds()))
-		require.NoError(t, err)
-		return n == 1
+		deadline := time.Now().Add(d)
+		for {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(pfd, int(max(time.Until(deadline), 0).Milliseconds()))
+			if err == unix.EINTR {
+				continue // a signal (the Go runtime's preemption, say): wait on until the deadline
+			}
+			require.NoError(t, err)
+			return n == 1
+		}
 	}
 }

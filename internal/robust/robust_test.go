@@ -189,22 +189,32 @@ func spin(f *os.File, _ []string) error {
 func idle(*os.File, []string) error { testchild.Forever(); return nil }
 
 // announce says that a child has started (see waitReady).
-func announce(mem []byte) {
-	Uint64At(mem, offReady).Add(1)
-	NewSeq(mem, offSeq).Wake()
-}
+func announce(mem []byte) { count(mem, offReady, offSeq) }
 
 // waitReady waits until n children have said they started.
 func waitReady(t *testing.T, mem []byte, n uint64) {
 	t.Helper()
-	s := NewSeq(mem, offSeq)
+	waitCount(t, mem, offReady, offSeq, n, "children did not start")
+}
+
+// count adds one to the counter at off and wakes the Seq at seq.
+func count(mem []byte, off, seq int) {
+	Uint64At(mem, off).Add(1)
+	NewSeq(mem, seq).Wake()
+}
+
+// waitCount waits, a minute at most, until the counter at off (which
+// count wakes the Seq at seq for) reaches n.
+func waitCount(t *testing.T, mem []byte, off, seq int, n uint64, what string) {
+	t.Helper()
+	s := NewSeq(mem, seq)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		v := s.Load()
-		if Uint64At(mem, offReady).Load() >= n {
+		if Uint64At(mem, off).Load() >= n {
 			return
 		}
-		require.True(t, time.Now().Before(deadline), "children did not start")
+		require.True(t, time.Now().Before(deadline), what)
 		s.Wait(v, deadline, nil)
 	}
 }

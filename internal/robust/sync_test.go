@@ -51,24 +51,12 @@ func attachSync(f *os.File) ([]byte, error) {
 }
 
 // ready tells the parent that this child is ready.
-func ready(mem []byte) {
-	Uint64At(mem, syncReady).Add(1)
-	NewSeq(mem, syncSeq).Wake()
-}
+func ready(mem []byte) { count(mem, syncReady, syncSeq) }
 
 // waitSyncReady waits until n children are ready.
 func waitSyncReady(t *testing.T, mem []byte, n uint64) {
 	t.Helper()
-	s := NewSeq(mem, syncSeq)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		v := s.Load()
-		if Uint64At(mem, syncReady).Load() >= n {
-			return
-		}
-		require.True(t, time.Now().Before(deadline), "children did not get ready")
-		s.Wait(v, deadline, nil)
-	}
+	waitCount(t, mem, syncReady, syncSeq, n, "children did not get ready")
 }
 
 // semHold acquires args[0] units and waits to be killed.
